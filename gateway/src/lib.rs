@@ -1,0 +1,1 @@
+//! The cti-gateway daemon library.

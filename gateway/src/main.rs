@@ -1,0 +1,3 @@
+//! The `cti-gateway` binary.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! innovaphone PBX SOAP API.

@@ -1,0 +1,1 @@
+//! End-to-end test harness and benchmark driver of cti-gateway.
