@@ -1,0 +1,3 @@
+//! `pbx-sim`: the PBX simulator as a standalone program.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! SOAP envelope encoding and decoding.

@@ -1,0 +1,1 @@
+//! Errors of the PBX client and the envelope codec.
