@@ -1,1 +1,5 @@
-//! The cti-gateway daemon library.
+//! The cti-gateway daemon: innovaphone PBX state served as ECMA-323 CSTA XML over TCP/TLS.
+
+pub mod config;
+pub mod line_name;
+pub mod numbers;
