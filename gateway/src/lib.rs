@@ -3,3 +3,6 @@
 pub mod config;
 pub mod line_name;
 pub mod numbers;
+pub mod bridge;
+pub mod events;
+pub mod signal;

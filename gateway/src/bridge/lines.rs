@@ -1,0 +1,479 @@
+//! PBX objects and the lines made from them.
+//!
+//! Every `UserInfo` updates the directory of objects; objects of the configured types become
+//! lines (one per object, one per device when devices are mapped, plus a presence line when
+//! configured). A line's device id is its address (node prefix + extension unless pure node
+//! extensions are configured), prefixed with the PBX's device prefix.
+
+use std::collections::BTreeMap;
+
+use pbx_soap::records::{Device, Presence, UserInfo};
+
+use super::{Bridge, SiteId};
+use crate::events::{DeviceEvent, DeviceId, EventKind, ForwardKind, LocalState};
+use crate::line_name::LineFields;
+use crate::numbers;
+
+/// A PBX object as the directory knows it.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct Object {
+    /// Long name (the key of every per-user SOAP operation).
+    pub cn: String,
+    /// Display name.
+    pub dn: String,
+    /// Object type (`ep`, `gw`, `waiting`, `broadcast`, ...).
+    pub kind: String,
+    /// Extension.
+    pub e164: String,
+    /// H.323 name.
+    pub h323: String,
+    /// Object GUID.
+    pub guid: String,
+    /// Node name.
+    pub node: String,
+    /// Node number.
+    pub nodenum: String,
+    /// The location the object is homed at (empty: this PBX).
+    pub loc: String,
+    /// Groups the object is a member of.
+    pub groups: Vec<String>,
+    /// Whether its terminal is registered.
+    pub registered: bool,
+    /// Presence.
+    pub presence: Option<Presence>,
+    /// Configured devices (when devices are mapped to lines).
+    pub devices: Vec<Device>,
+    /// The site whose session reported the object.
+    pub site: SiteId,
+}
+
+/// What a line stands for.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum LineKind {
+    /// The object (all its devices).
+    Object,
+    /// One device (`hw`) of the object.
+    Device(String),
+    /// The object's presence.
+    Presence,
+}
+
+/// A line: a monitored device published through CSTA.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Line {
+    /// CSTA device id.
+    pub device: DeviceId,
+    /// Stable key that survives renumbering: `{pbx}/{guid}[/{hw}|/presence]`.
+    pub key: String,
+    /// Display name from the configured pattern.
+    pub name: String,
+    /// What the line stands for.
+    pub kind: LineKind,
+    /// The object's long name.
+    pub cn: String,
+    /// The object's type.
+    pub object_kind: String,
+    /// Address (extension with node prefix unless pure node extensions).
+    pub address: String,
+    /// Full international number, when the numbering is configured.
+    pub international: Option<String>,
+    /// Groups of the object (for access control by group).
+    pub groups: Vec<String>,
+    /// The site (PBX session) the line is monitored on.
+    pub site: SiteId,
+    /// Whether the object's terminal is registered.
+    pub registered: bool,
+    /// Whether the line is usable: its PBX session is up and (for endpoints) it is registered.
+    pub in_service: bool,
+    /// Do-not-disturb (presence activity `dnd`).
+    pub dnd: bool,
+    /// Forwarding destinations by kind.
+    pub forwards: BTreeMap<ForwardKind, String>,
+}
+
+/// How the set of lines changed.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct LineChanges {
+    /// Lines that appeared.
+    pub added: Vec<DeviceId>,
+    /// Lines that disappeared.
+    pub removed: Vec<DeviceId>,
+    /// Lines whose name, address or groups changed.
+    pub changed: Vec<DeviceId>,
+}
+
+impl LineChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+impl Object {
+    fn from_user_info(info: &UserInfo, site: SiteId) -> Self {
+        Self {
+            cn: info.cn.clone(),
+            dn: info.dn.clone(),
+            kind: info.kind.clone(),
+            e164: info.e164.clone(),
+            h323: info.h323.clone(),
+            guid: info.guid.clone(),
+            node: info.node.clone(),
+            nodenum: info.nodenum.clone(),
+            loc: info.loc.clone(),
+            groups: info.groups.iter().map(|group| group.group.clone()).collect(),
+            registered: info.registered(),
+            presence: info.presence.clone(),
+            devices: Vec::new(),
+            site,
+        }
+    }
+}
+
+impl Bridge {
+    /// The address of an object: node prefix + extension, or the extension alone with pure
+    /// node extensions; the H.323 name for objects without a number.
+    pub(crate) fn address_of(&self, object: &Object) -> String {
+        if object.e164.is_empty() {
+            return object.h323.clone();
+        }
+        if self.settings.pure_node_extensions || object.nodenum.is_empty() {
+            return object.e164.clone();
+        }
+        format!("{}{}", object.nodenum, object.e164)
+    }
+
+    /// The device id of an address.
+    pub(crate) fn device_id(&self, address: &str) -> DeviceId {
+        if self.settings.device_prefix.is_empty() {
+            DeviceId::new(address)
+        } else {
+            DeviceId::new(&format!("{}{address}", self.settings.device_prefix))
+        }
+    }
+
+    /// Applies a `UserInfo` from a site's session. Returns the events for monitors and how the
+    /// set of lines changed.
+    ///
+    /// The master's records define the objects; a slave's records update only the registration
+    /// and presence of the objects homed on that slave.
+    pub fn on_user_info(&mut self, site: SiteId, info: &UserInfo) -> (Vec<DeviceEvent>, LineChanges) {
+        if info.is_end_of_dump() {
+            return (Vec::new(), LineChanges::default());
+        }
+        if site != SiteId::MASTER {
+            let Some(object) = self.objects.get_mut(&info.cn) else {
+                return (Vec::new(), LineChanges::default());
+            };
+            if object.site != site || !info.active {
+                return (Vec::new(), LineChanges::default());
+            }
+            object.registered = info.registered();
+            object.presence = info.presence.clone();
+            let events = self.refresh_line_state(&info.cn);
+            return (events, LineChanges::default());
+        }
+        if !info.active {
+            self.objects.remove(&info.cn);
+            return (Vec::new(), self.rebuild_lines(&info.cn));
+        }
+        let owner = self.owner_of(&info.loc);
+        let mut object = Object::from_user_info(info, owner);
+        if let Some(previous) = self.objects.get(&info.cn) {
+            // Devices come from `Devices`, not from UserInfo.
+            object.devices = previous.devices.clone();
+            if owner != SiteId::MASTER {
+                // The slave reports registration and presence of its own objects.
+                object.registered = previous.registered;
+                object.presence = previous.presence.clone();
+            }
+        }
+        self.objects.insert(info.cn.clone(), object);
+        let changes = self.rebuild_lines(&info.cn);
+        let events = self.refresh_line_state(&info.cn);
+        (events, changes)
+    }
+
+    /// The site that monitors objects homed at `loc` (empty: this PBX).
+    fn owner_of(&self, loc: &str) -> SiteId {
+        if loc.is_empty() || !self.settings.monitor_slaves {
+            return SiteId::MASTER;
+        }
+        self.locations.get(loc).copied().unwrap_or(SiteId::MASTER)
+    }
+
+    /// Registers the session for a slave location and moves the objects homed there to it.
+    /// Returns the lines that moved (they must be initialised on the new site).
+    pub fn add_site(&mut self, location: &str) -> (SiteId, Vec<DeviceId>) {
+        if let Some(site) = self.locations.get(location) {
+            return (*site, Vec::new());
+        }
+        let site = SiteId(u32::try_from(self.locations.len() + 1).unwrap_or(u32::MAX));
+        self.locations.insert(location.to_owned(), site);
+        if !self.settings.monitor_slaves {
+            return (site, Vec::new());
+        }
+        let mut moved = Vec::new();
+        for object in self.objects.values_mut().filter(|object| object.loc == location) {
+            object.site = site;
+            object.registered = false;
+        }
+        for line in self.lines.values_mut() {
+            let Some(object) = self.objects.get(&line.cn) else { continue };
+            if object.site == site && line.site != site {
+                line.site = site;
+                moved.push(line.device.clone());
+            }
+        }
+        (site, moved)
+    }
+
+    /// The locations of objects that are homed on another PBX and not yet monitored there.
+    pub fn unmonitored_locations(&self) -> Vec<String> {
+        let mut locations: Vec<String> = self
+            .objects
+            .values()
+            .filter(|object| !object.loc.is_empty() && !self.locations.contains_key(&object.loc))
+            .map(|object| object.loc.clone())
+            .collect();
+        locations.sort();
+        locations.dedup();
+        locations
+    }
+
+    /// Records the configured devices of an object (from `Devices`).
+    pub fn set_devices(&mut self, cn: &str, devices: Vec<Device>) -> LineChanges {
+        let Some(object) = self.objects.get_mut(cn) else {
+            return LineChanges::default();
+        };
+        object.devices = devices;
+        self.rebuild_lines(cn)
+    }
+
+    /// Records the forwarding of an object (from `Admin show`), returning Forwarding events for
+    /// what changed.
+    pub fn set_forwards(&mut self, cn: &str, forwards: BTreeMap<ForwardKind, String>) -> Vec<DeviceEvent> {
+        let mut events = Vec::new();
+        for line in self.lines.values_mut().filter(|line| line.cn == cn) {
+            if line.kind == LineKind::Presence {
+                continue;
+            }
+            for kind in [ForwardKind::Immediate, ForwardKind::Busy, ForwardKind::NoAnswer] {
+                let old = line.forwards.get(&kind);
+                let new = forwards.get(&kind);
+                if old == new {
+                    continue;
+                }
+                events.push(DeviceEvent {
+                    device: line.device.clone(),
+                    call: None,
+                    local: LocalState::Null,
+                    kind: EventKind::Forwarding { kind, on: new.is_some(), to: new.cloned() },
+                });
+            }
+            line.forwards = forwards.clone();
+        }
+        events
+    }
+
+    /// Marks a site's lines out of service (its PBX session failed).
+    pub fn site_down(&mut self, site: SiteId) -> Vec<DeviceEvent> {
+        self.sites_up.remove(&site);
+        let cns: Vec<String> =
+            self.objects.values().filter(|o| o.site == site).map(|o| o.cn.clone()).collect();
+        let mut events = Vec::new();
+        for cn in cns {
+            events.extend(self.refresh_line_state(&cn));
+        }
+        events
+    }
+
+    /// Marks a site up (its session is initialised); lines come back in service as their
+    /// objects are reported.
+    pub fn site_up(&mut self, site: SiteId) -> Vec<DeviceEvent> {
+        self.sites_up.insert(site);
+        let cns: Vec<String> =
+            self.objects.values().filter(|o| o.site == site).map(|o| o.cn.clone()).collect();
+        let mut events = Vec::new();
+        for cn in cns {
+            events.extend(self.refresh_line_state(&cn));
+        }
+        events
+    }
+
+    /// The lines of an object that a session must `UserInitialize`, with the device (`hw`) to
+    /// monitor, if any.
+    pub fn monitored_devices(&self, cn: &str) -> Vec<(DeviceId, Option<String>)> {
+        self.lines
+            .values()
+            .filter(|line| line.cn == cn)
+            .filter_map(|line| match &line.kind {
+                LineKind::Object => Some((line.device.clone(), None)),
+                LineKind::Device(hw) => Some((line.device.clone(), Some(hw.clone()))),
+                LineKind::Presence => None,
+            })
+            .collect()
+    }
+
+    fn wanted_lines(&self, object: &Object) -> Vec<Line> {
+        if !self.settings.line_types.iter().any(|kind| kind == &object.kind) {
+            return Vec::new();
+        }
+        if object.cn == self.settings.monitor_user {
+            return Vec::new();
+        }
+        let address = self.address_of(object);
+        if address.is_empty() {
+            return Vec::new();
+        }
+        let international = numbers::extension_international(&address, &self.settings.numbering);
+        let base_key = format!("{}/{}", self.settings.pbx, guid_or_cn(object));
+        let location = if object.loc.is_empty() { "" } else { object.loc.as_str() };
+        let name = |device_text: &str, device: &str| -> String {
+            self.settings.line_name.expand(&LineFields {
+                cn: &object.cn,
+                dn: &object.dn,
+                h323: &object.h323,
+                kind: &object.kind,
+                e164: &object.e164,
+                international: international.as_deref().unwrap_or_default(),
+                node: &object.node,
+                nodenum: &object.nodenum,
+                pbx: &self.settings.pbx,
+                location,
+                device,
+                device_text,
+                address: &address,
+            })
+        };
+        let line = |device: DeviceId, key: String, name: String, kind: LineKind| Line {
+            device,
+            key,
+            name,
+            kind,
+            cn: object.cn.clone(),
+            object_kind: object.kind.clone(),
+            address: address.clone(),
+            international: international.clone(),
+            groups: object.groups.clone(),
+            site: object.site,
+            registered: false,
+            in_service: false,
+            dnd: false,
+            forwards: BTreeMap::new(),
+        };
+        let mut lines = Vec::new();
+        if self.settings.map_devices && !object.devices.is_empty() {
+            for device in &object.devices {
+                let id = self.device_id(&format!("{address}:{}", device.hw));
+                let key = format!("{base_key}/{}", device.hw);
+                let name = name(&device.text, &device.hw);
+                lines.push(line(id, key, name, LineKind::Device(device.hw.clone())));
+            }
+        } else {
+            lines.push(line(self.device_id(&address), base_key.clone(), name("", ""), LineKind::Object));
+        }
+        if self.settings.presence_lines && object.kind == "ep" {
+            let id = self.device_id(&format!("{address}:presence"));
+            let name = format!("{} presence", name("", ""));
+            lines.push(line(id, format!("{base_key}/presence"), name, LineKind::Presence));
+        }
+        lines
+    }
+
+    /// Makes the line set of one object match what it should be.
+    fn rebuild_lines(&mut self, cn: &str) -> LineChanges {
+        let wanted = match self.objects.get(cn) {
+            Some(object) => self.wanted_lines(object),
+            None => Vec::new(),
+        };
+        let existing: Vec<DeviceId> =
+            self.lines.values().filter(|line| line.cn == cn).map(|line| line.device.clone()).collect();
+        let mut changes = LineChanges::default();
+        for device in &existing {
+            if !wanted.iter().any(|line| &line.device == device) {
+                self.lines.remove(device);
+                self.handles.retain(|_, line| line != device);
+                changes.removed.push(device.clone());
+            }
+        }
+        for mut line in wanted {
+            match self.lines.get(&line.device) {
+                Some(current) if current.cn != cn => {
+                    tracing::warn!(
+                        device = %line.device,
+                        first = %current.cn,
+                        second = %cn,
+                        "two PBX objects have the same address; the second gets no line"
+                    );
+                }
+                Some(current) => {
+                    line.registered = current.registered;
+                    line.in_service = current.in_service;
+                    line.dnd = current.dnd;
+                    line.forwards = current.forwards.clone();
+                    if current.name != line.name
+                        || current.key != line.key
+                        || current.groups != line.groups
+                        || current.site != line.site
+                    {
+                        changes.changed.push(line.device.clone());
+                    }
+                    self.lines.insert(line.device.clone(), line);
+                }
+                None => {
+                    changes.added.push(line.device.clone());
+                    self.lines.insert(line.device.clone(), line);
+                }
+            }
+        }
+        changes
+    }
+
+    /// Recomputes registration, service and DND of an object's lines, returning the events.
+    fn refresh_line_state(&mut self, cn: &str) -> Vec<DeviceEvent> {
+        let Some(object) = self.objects.get(cn) else {
+            return Vec::new();
+        };
+        let site_up = self.sites_up.contains(&object.site);
+        let registered = object.registered || object.kind != "ep";
+        let presence_open = object
+            .presence
+            .as_ref()
+            .and_then(|presence| presence.status)
+            .is_none_or(|status| status == pbx_soap::records::PresenceStatus::Open);
+        let dnd = object.presence.as_ref().is_some_and(Presence::dnd);
+        let mut events = Vec::new();
+        for line in self.lines.values_mut().filter(|line| line.cn == cn) {
+            let in_service = site_up
+                && match line.kind {
+                    LineKind::Presence => presence_open,
+                    LineKind::Object | LineKind::Device(_) => registered,
+                };
+            line.registered = registered;
+            if line.in_service != in_service {
+                line.in_service = in_service;
+                events.push(DeviceEvent {
+                    device: line.device.clone(),
+                    call: None,
+                    local: LocalState::Null,
+                    kind: if in_service { EventKind::BackInService } else { EventKind::OutOfService },
+                });
+            }
+            if line.dnd != dnd && site_up {
+                line.dnd = dnd;
+                events.push(DeviceEvent {
+                    device: line.device.clone(),
+                    call: None,
+                    local: LocalState::Null,
+                    kind: EventKind::DoNotDisturb { on: dnd },
+                });
+            }
+        }
+        events
+    }
+}
+
+fn guid_or_cn(object: &Object) -> &str {
+    if object.guid.is_empty() { &object.cn } else { &object.guid }
+}

@@ -1,0 +1,183 @@
+//! The bridge: PBX records in, CSTA-shaped events out. Pure: no I/O, time is an argument.
+//!
+//! One [`Bridge`] holds the model of one PBX system (its master, standby and slaves): the
+//! directory of objects, the lines made from them, and the calls with one leg per monitored
+//! line. The PBX link feeds it every record of every session in order; each call returns the
+//! events that the monitors of the affected devices must see, in order.
+//!
+//! Call ids are assigned by the bridge (one per PBX call, shared by every leg with the same
+//! `conf` GUID) and never change for the life of the call; the `conf` GUID itself is exposed as
+//! the global correlation id.
+
+mod calls;
+mod lines;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub use calls::{CallSnapshot, ConnectionSnapshot, LegHandle};
+pub use lines::{Line, LineChanges, LineKind, Object};
+
+use crate::config::{Numbering, PbxConfig};
+use crate::events::{CallId, DeviceId};
+use crate::line_name::LineNamePattern;
+
+/// A PBX session of one PBX system: the master (or its standby) or a slave location.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct SiteId(pub u32);
+
+impl SiteId {
+    /// The master (or the standby while it stands in).
+    pub const MASTER: Self = Self(0);
+}
+
+/// The settings of a PBX system that shape what the bridge publishes.
+#[derive(Clone, Debug)]
+pub struct BridgeSettings {
+    /// The PBX's configured name.
+    pub pbx: String,
+    /// The monitoring user (never a line itself).
+    pub monitor_user: String,
+    /// Prefix of every device id.
+    pub device_prefix: String,
+    /// Addresses without node prefix.
+    pub pure_node_extensions: bool,
+    /// Line name pattern.
+    pub line_name: LineNamePattern,
+    /// Object types that become lines.
+    pub line_types: Vec<String>,
+    /// One line per device.
+    pub map_devices: bool,
+    /// Presence lines.
+    pub presence_lines: bool,
+    /// Monitor slave-homed users on their slave.
+    pub monitor_slaves: bool,
+    /// Parked calls are not shown.
+    pub hide_parked_calls: bool,
+    /// External numbers in international form.
+    pub full_e164: bool,
+    /// Numbering plan for `full_e164`.
+    pub numbering: Numbering,
+    /// Calls to this number are hidden.
+    pub recording_number: Option<String>,
+    /// Report `leg2orig` instead of `leg2`.
+    pub use_first_leg2: bool,
+}
+
+impl BridgeSettings {
+    /// The settings of a configured PBX.
+    pub fn from_config(config: &PbxConfig) -> Self {
+        Self {
+            pbx: config.name.clone(),
+            monitor_user: config.monitor_user.clone(),
+            device_prefix: config.device_prefix.clone(),
+            pure_node_extensions: config.pure_node_extensions,
+            line_name: config.line_name.clone(),
+            line_types: config.line_types.clone(),
+            map_devices: config.map_devices,
+            presence_lines: config.presence_lines,
+            monitor_slaves: config.monitor_slaves,
+            hide_parked_calls: config.hide_parked_calls,
+            full_e164: config.full_e164,
+            numbering: config.numbering.clone(),
+            recording_number: config.recording_number.clone(),
+            use_first_leg2: config.use_first_leg2,
+        }
+    }
+
+    /// Settings for tests and the demo: defaults of a PBX named `pbx`.
+    pub fn named(pbx: &str) -> Self {
+        Self {
+            pbx: pbx.to_owned(),
+            monitor_user: "_TAPI_".to_owned(),
+            device_prefix: String::new(),
+            pure_node_extensions: false,
+            line_name: LineNamePattern::default(),
+            line_types: ["ep", "waiting", "broadcast"].map(str::to_owned).to_vec(),
+            map_devices: false,
+            presence_lines: false,
+            monitor_slaves: true,
+            hide_parked_calls: false,
+            full_e164: false,
+            numbering: Numbering::default(),
+            recording_number: None,
+            use_first_leg2: false,
+        }
+    }
+}
+
+/// The model of one PBX system.
+#[derive(Debug)]
+pub struct Bridge {
+    settings: BridgeSettings,
+    objects: BTreeMap<String, Object>,
+    lines: BTreeMap<DeviceId, Line>,
+    /// User handle of a site's session → the line it monitors.
+    handles: HashMap<(SiteId, i32), DeviceId>,
+    sites_up: BTreeSet<SiteId>,
+    locations: BTreeMap<String, SiteId>,
+    calls: calls::Calls,
+}
+
+impl Bridge {
+    /// An empty model. `call_id_seed` makes call ids of this instance distinct from those of
+    /// earlier runs (pass something random).
+    pub fn new(settings: BridgeSettings, call_id_seed: u32) -> Self {
+        Self {
+            settings,
+            objects: BTreeMap::new(),
+            lines: BTreeMap::new(),
+            handles: HashMap::new(),
+            sites_up: BTreeSet::new(),
+            locations: BTreeMap::new(),
+            calls: calls::Calls::new(call_id_seed),
+        }
+    }
+
+    /// Binds a user handle (from `UserInitialize` on a site's session) to a line.
+    pub fn bind_handle(&mut self, site: SiteId, handle: i32, device: DeviceId) {
+        self.handles.insert((site, handle), device);
+    }
+
+    /// Forgets every handle of a site (its session ended).
+    pub fn unbind_site(&mut self, site: SiteId) {
+        self.handles.retain(|(handle_site, _), _| *handle_site != site);
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &BridgeSettings {
+        &self.settings
+    }
+
+    /// A line by device id.
+    pub fn line(&self, device: &DeviceId) -> Option<&Line> {
+        self.lines.get(device)
+    }
+
+    /// All lines, ordered by device id.
+    pub fn lines(&self) -> impl Iterator<Item = &Line> {
+        self.lines.values()
+    }
+
+    /// An object by long name.
+    pub fn object(&self, cn: &str) -> Option<&Object> {
+        self.objects.get(cn)
+    }
+
+    /// All objects, ordered by long name.
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.objects.values()
+    }
+
+    /// The sites whose sessions are up.
+    pub fn sites_up(&self) -> &BTreeSet<SiteId> {
+        &self.sites_up
+    }
+
+    /// The call ids known for a conf GUID.
+    pub fn call_of_conf(&self, conf: &str) -> Option<&CallId> {
+        self.calls.call_of_conf(conf)
+    }
+}
+
+#[cfg(test)]
+mod tests;
