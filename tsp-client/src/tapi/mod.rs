@@ -610,18 +610,19 @@ mod tests {
 
     #[test]
     fn item_that_does_not_fit_is_omitted_not_truncated() {
-        let mut buf = vec![SENTINEL; 40];
-        let mut var = VarStruct::new(&mut buf, 24).unwrap();
-        var.string(12, "first"); // 12 bytes: fits (24..36)
-        var.string(16, "second"); // 14 bytes: does not fit in 4 remaining bytes
-        var.item(4 + 16, &[1, 2]); // 2 bytes: still fits after the omitted item
+        let mut buf = vec![SENTINEL; 52];
+        let mut var = VarStruct::new(&mut buf, 36).unwrap();
+        var.string(12, "first"); // 12 bytes: fits at 36..48
+        var.string(20, "second"); // 14 bytes: only 4 left, omitted whole
+        var.item(28, &[1, 2]); // 2 bytes: still fits after the omitted item
         var.finish();
-        assert_eq!(dword(&buf, 12), 12);
-        assert_eq!(dword(&buf, 16), 0, "omitted item has size 0");
-        assert_eq!(dword(&buf, 20), 2);
-        assert_eq!(dword(&buf, 24 - 0), u32::from_le_bytes([b'f', 0, b'i', 0]));
-        assert_eq!(dword(&buf, 8), 38, "used");
-        assert_eq!(dword(&buf, 4), 24 + 12 + 14 + 2, "needed counts every item");
+        assert_eq!((dword(&buf, 12), dword(&buf, 16)), (12, 36));
+        assert_eq!((dword(&buf, 20), dword(&buf, 24)), (0, 0), "omitted item");
+        assert_eq!((dword(&buf, 28), dword(&buf, 32)), (2, 48));
+        assert_eq!(&buf[36..40], &[b'f', 0, b'i', 0]);
+        assert_eq!(&buf[48..50], &[1, 2]);
+        assert_eq!(dword(&buf, 8), 50, "used");
+        assert_eq!(dword(&buf, 4), 36 + 12 + 14 + 2, "needed counts every item");
     }
 
     #[test]
