@@ -15,4 +15,5 @@
 pub mod config;
 pub mod line_ids;
 pub mod model;
+pub mod structs;
 pub mod tapi;

@@ -547,6 +547,8 @@ pub mod line_forward_list {
 
 /// Field offsets of `LINEFORWARD` (x64, `#pragma pack(1)`).
 pub mod line_forward {
+    /// `dwForwardMode`
+    pub const FORWARD_MODE: usize = 0;
     /// sizeof(LINEFORWARD) for TAPI 3.1
     pub const FIXED_SIZE: usize = 32;
     /// `dwCallerAddressSize`

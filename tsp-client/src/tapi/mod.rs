@@ -525,8 +525,14 @@ impl<'a> VarStruct<'a> {
         self.item(size_field, &bytes);
     }
 
-    /// Appends raw bytes as a variable item described by the pair at `size_field`.
-    pub fn item(&mut self, size_field: usize, bytes: &[u8]) {
+    /// Where the next variable item would start.
+    pub fn next_offset(&self) -> usize {
+        self.used
+    }
+
+    /// Appends raw bytes as a variable item described by the pair at `size_field`; returns
+    /// whether it was placed (false: omitted, only `dwNeededSize` grew).
+    pub fn item(&mut self, size_field: usize, bytes: &[u8]) -> bool {
         let fits = self.used + bytes.len() <= self.buf.len();
         if bytes.is_empty() || !fits {
             self.set(size_field, 0);
@@ -539,6 +545,7 @@ impl<'a> VarStruct<'a> {
             self.set(size_field + 4, len_u32(offset));
         }
         self.needed += bytes.len();
+        fits && !bytes.is_empty()
     }
 
     /// Writes `dwNeededSize` and `dwUsedSize`.
