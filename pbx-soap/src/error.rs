@@ -143,7 +143,7 @@ pub enum Origin {
     Pbx,
 }
 
-/// Why a client configuration is unusable.
+/// Why a client [`Config`](crate::client::Config) is unusable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
