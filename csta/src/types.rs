@@ -832,9 +832,15 @@ pub struct RawXml(String);
 
 impl RawXml {
     /// Accepts well-formed XML content (elements, text, references); rejects anything that
-    /// would break the document around it.
+    /// would break the document around it. Non-ASCII characters are stored as character
+    /// references, the form in which they are written (so they must not occur in names).
     pub fn new(xml: impl Into<String>) -> Result<Self, ValueError> {
-        let xml = xml.into();
+        let mut xml = xml.into();
+        if !xml.is_ascii() {
+            let mut ascii = Vec::with_capacity(xml.len() + 16);
+            Writer::new(&mut ascii, false).raw(&xml);
+            xml = String::from_utf8(ascii).map_err(|_| ValueError::NotXml)?;
+        }
         let wrapped = format!("<r>{xml}</r>");
         let doc = Doc::parse(&wrapped).map_err(|_| ValueError::NotXml)?;
         if doc.root().inner_xml().len() != xml.len() {
