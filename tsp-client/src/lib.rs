@@ -13,7 +13,10 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+pub mod connection;
 pub mod line_ids;
 pub mod model;
+pub mod provider;
 pub mod structs;
 pub mod tapi;
+pub mod wire;

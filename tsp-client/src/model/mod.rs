@@ -1152,7 +1152,7 @@ impl Model {
     }
 
     /// A CSTA response with the invoke id of a request the model sent.
-    pub fn response(&mut self, invoke: u16, response: Response, tick: u32) -> Vec<Output> {
+    pub fn response(&mut self, invoke: u16, response: Response) -> Vec<Output> {
         let mut out = Vec::new();
         let pending = match self.pending.remove(&invoke) {
             Some(pending) => pending,
@@ -1220,7 +1220,8 @@ impl Model {
                         };
                         let ht_line = self.ht_line(found.slot);
                         if let Some(ht_line) = ht_line {
-                            out.push(line_event(ht_line, Some(call), msg::GENERATE, term, end_to_end, tick));
+                            // dwParam3 (the tick count) is filled in by the dispatcher when it calls TAPI.
+                            out.push(line_event(ht_line, Some(call), msg::GENERATE, term, end_to_end, 0));
                         }
                     }
                 }

@@ -50,7 +50,6 @@ impl Fixture {
             Response::MonitorStarted {
                 cross_ref: "m1".to_owned(),
             },
-            0,
         );
         assert!(out.is_empty(), "line was in service already: {out:?}");
         Self {
@@ -535,7 +534,7 @@ fn make_call_events_are_held_back_until_the_completion() {
             called: known("202"),
         })
         .is_empty());
-    let out = f.model.response(invoke, Response::Call { call: "x5".to_owned() }, 0);
+    let out = f.model.response(invoke, Response::Call { call: "x5".to_owned() });
     assert_eq!(
         f.render(out),
         [
@@ -563,7 +562,7 @@ fn failed_make_call_completes_with_the_mapped_error_and_replays_other_calls() {
     let invoke = Fixture::send_invoke(&out);
     // An unrelated incoming call arrives while MakeCall is pending.
     f.offer("202");
-    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidAddress), 0);
+    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidAddress));
     assert_eq!(
         f.render(out),
         [
@@ -586,9 +585,9 @@ fn requests_map_to_csta_services_with_one_completion_each() {
     let out = f.model.hold(1, c1).unwrap();
     let invoke = Fixture::send_invoke(&out);
     assert_eq!(out[0], Output::Send { invoke, request: Request::HoldCall(connection.clone()) });
-    assert_eq!(f.model.response(invoke, Response::Done, 0), [Output::Complete { request: 1, result: 0 }]);
+    assert_eq!(f.model.response(invoke, Response::Done), [Output::Complete { request: 1, result: 0 }]);
     // A late duplicate answer completes nothing.
-    assert!(f.model.response(invoke, Response::Done, 0).is_empty());
+    assert!(f.model.response(invoke, Response::Done).is_empty());
 
     let out = f.model.blind_transfer(2, c1, " 203 ").unwrap();
     assert!(matches!(
@@ -597,7 +596,7 @@ fn requests_map_to_csta_services_with_one_completion_each() {
     ));
     let out = f.model.drop_call(3, c1).unwrap();
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidState), 0);
+    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidState));
     assert_eq!(out, [Output::Complete { request: 3, result: err::INVALCALLSTATE }]);
 }
 
@@ -650,7 +649,7 @@ fn complete_transfer_uses_the_held_call_whichever_argument_it_is() {
     let parent = parent.unwrap();
     f.names.insert(parent, "c3".to_owned());
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::Call { call: "conf".to_owned() }, 0);
+    let out = f.model.response(invoke, Response::Call { call: "conf".to_owned() });
     assert_eq!(
         f.render(out),
         [
@@ -685,9 +684,9 @@ fn forward_sends_one_request_per_kind_and_completes_once() {
         })
         .collect();
     assert_eq!(invokes.len(), 2);
-    assert!(f.model.response(invokes[0], Response::Error(ErrorClass::InvalidAddress), 0).is_empty());
+    assert!(f.model.response(invokes[0], Response::Error(ErrorClass::InvalidAddress)).is_empty());
     assert_eq!(
-        f.model.response(invokes[1], Response::Done, 0),
+        f.model.response(invokes[1], Response::Done),
         [Output::Complete { request: 5, result: err::INVALADDRESS }]
     );
     // The gateway confirms; LINE_ADDRESSSTATE(FORWARD) follows and the status shows it.
@@ -738,7 +737,7 @@ fn link_loss_fails_pending_requests_ends_calls_and_goes_out_of_service() {
     f.model.link_up();
     let out = f.model.set_devices(vec![device("201"), device("202"), device("203")]);
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::MonitorStarted { cross_ref: "m2".to_owned() }, 0);
+    let out = f.model.response(invoke, Response::MonitorStarted { cross_ref: "m2".to_owned() });
     assert_eq!(f.render(out), ["DEVSTATE 0x40"]);
 }
 
@@ -783,7 +782,7 @@ fn closing_a_line_completes_its_pending_requests_exactly_once() {
     assert_eq!(rendered[0], format!("COMPLETE 1 {:#x}", err::OPERATIONFAILED));
     assert!(rendered.contains(&"FORGET c1".to_owned()));
     assert!(rendered.last().unwrap().starts_with("SEND MonitorStop"));
-    assert!(f.model.response(invoke, Response::Done, 0).is_empty(), "no second completion");
+    assert!(f.model.response(invoke, Response::Done).is_empty(), "no second completion");
 }
 
 #[test]
@@ -792,8 +791,8 @@ fn generate_digits_reports_line_generate() {
     f.connect("202");
     let out = f.model.generate_digits(f.handle("c1"), 77, "12#").unwrap();
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::Done, 1234);
-    assert_eq!(f.render(out), ["GENERATE c1 1 77 1234"]);
+    let out = f.model.response(invoke, Response::Done);
+    assert_eq!(f.render(out), ["GENERATE c1 1 77 0"]);
 }
 
 #[test]
