@@ -75,9 +75,9 @@ impl AvayaProtocol {
             3 => 15,
             _ => return None,
         };
-        (1..=15)
-            .contains(&level)
-            .then(|| Self { index: base_index + level - 1 })
+        (1..=15).contains(&level).then(|| Self {
+            index: base_index + level - 1,
+        })
     }
 
     /// The edition the protocol is based on (2 or 3).
@@ -193,15 +193,18 @@ mod tests {
             Edition::from_namespace("http://www.ecma.ch/standards/ecma-323/csta/ed3/"),
             Some(Edition::Ed3)
         );
-        let avaya =
-            Edition::from_namespace("http://www.ecma-international.org/standards/ecma-323/csta/ed3/privA")
-                .unwrap();
+        let avaya = Edition::from_namespace(
+            "http://www.ecma-international.org/standards/ecma-323/csta/ed3/privA",
+        )
+        .unwrap();
         assert_eq!(avaya, Edition::Avaya(AvayaProtocol::new(3, 10).unwrap()));
         assert!(!avaya.is_ed6());
         assert_eq!(Edition::from_namespace(ECMA_354_NAMESPACE), None);
         assert_eq!(Edition::from_namespace("urn:other"), None);
         assert_eq!(
-            Edition::from_namespace("http://www.ecma-international.org/standards/ecma-323/csta/ed7"),
+            Edition::from_namespace(
+                "http://www.ecma-international.org/standards/ecma-323/csta/ed7"
+            ),
             None
         );
     }

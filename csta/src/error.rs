@@ -254,7 +254,13 @@ mod tests {
             error.to_string(),
             "<MakeCall> lacks the mandatory element <calledDirectoryNumber>"
         );
-        let frame = FrameError::TooLong { len: 70000, max: 65535 };
-        assert_eq!(frame.to_string(), "frame length 70000 exceeds the maximum of 65535");
+        let frame = FrameError::TooLong {
+            len: 70000,
+            max: 65535,
+        };
+        assert_eq!(
+            frame.to_string(),
+            "frame length 70000 exceeds the maximum of 65535"
+        );
     }
 }

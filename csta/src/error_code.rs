@@ -76,10 +76,13 @@ impl fmt::Display for CstaErrorCode {
 
 impl Body for CstaErrorCode {
     fn read(root: El<'_, '_>) -> Result<Self, Error> {
-        let category = root.children().next().ok_or_else(|| Error::MissingElement {
-            parent: "CSTAErrorCode".to_owned(),
-            element: "operation",
-        })?;
+        let category = root
+            .children()
+            .next()
+            .ok_or_else(|| Error::MissingElement {
+                parent: "CSTAErrorCode".to_owned(),
+                element: "operation",
+            })?;
         let value = category.text();
         Ok(match category.name() {
             "operation" => Self::Operation(OperationError::parse(value)),
@@ -97,7 +100,7 @@ impl Body for CstaErrorCode {
                 Self::PerformanceManagement(PerformanceManagementError::parse(value))
             }
             "privateData" => Self::PrivateData(PrivateDataError::parse(value)),
-            "privateErrorCode" => Self::PrivateErrorCode(value.to_owned()),
+            "privateErrorCode" => Self::PrivateErrorCode(category.raw_text().to_owned()),
             "unspecified" => Self::Unspecified,
             other => {
                 return Err(crate::xml::invalid(
@@ -451,8 +454,14 @@ mod tests {
 
     #[test]
     fn keeps_schema_spellings() {
-        assert_eq!(OperationError::InvalidNumberOFChannels.as_str(), "invalidNumberOFChannels");
-        assert_eq!(OperationError::RingVolumnOutOfRange.as_str(), "ringVolumnOutOfRange");
+        assert_eq!(
+            OperationError::InvalidNumberOFChannels.as_str(),
+            "invalidNumberOFChannels"
+        );
+        assert_eq!(
+            OperationError::RingVolumnOutOfRange.as_str(),
+            "ringVolumnOutOfRange"
+        );
         assert_eq!(
             OperationError::ConnectionReservoationOutOfRange.as_str(),
             "connectionReservoationOutOfRange"
@@ -460,7 +469,10 @@ mod tests {
         let code = CstaErrorCode::SystemResourceAvailability(
             SystemResourceAvailabilityError::ResourceOutOfService,
         );
-        assert_eq!(code.to_string(), "systemResourceAvailibility/resourceOutOfService");
+        assert_eq!(
+            code.to_string(),
+            "systemResourceAvailibility/resourceOutOfService"
+        );
     }
 
     #[test]
@@ -472,7 +484,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             code,
-            CstaErrorCode::SystemResourceAvailability(SystemResourceAvailabilityError::ResourceBusy)
+            CstaErrorCode::SystemResourceAvailability(
+                SystemResourceAvailabilityError::ResourceBusy
+            )
         );
         let code = decode(
             "<CSTAErrorCode><operation>invalidConnectionIdentifier</operation></CSTAErrorCode>",
@@ -486,7 +500,10 @@ mod tests {
 
     #[test]
     fn rejects_an_empty_or_unknown_category() {
-        assert!(matches!(decode("<CSTAErrorCode/>"), Err(Error::MissingElement { .. })));
+        assert!(matches!(
+            decode("<CSTAErrorCode/>"),
+            Err(Error::MissingElement { .. })
+        ));
         assert!(matches!(
             decode("<CSTAErrorCode><bogus>x</bogus></CSTAErrorCode>"),
             Err(Error::InvalidValue { .. })

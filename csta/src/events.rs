@@ -644,8 +644,10 @@ impl CstaEvent {
     pub(crate) fn read(root: El<'_, '_>) -> Option<Result<Self, Error>> {
         let event = Event::read(root)?;
         Some(event.and_then(|event| {
-            let monitor_cross_ref_id =
-                MonitorCrossRefId::read(root.required(&["monitorCrossRefID"])?, "monitorCrossRefID")?;
+            let monitor_cross_ref_id = MonitorCrossRefId::read(
+                root.required(&["monitorCrossRefID"])?,
+                "monitorCrossRefID",
+            )?;
             Ok(Self {
                 monitor_cross_ref_id,
                 event,

@@ -9,7 +9,7 @@
 
 use crate::edition::Edition;
 use crate::error::FrameError;
-use crate::events::{encode_event, Event};
+use crate::events::{Event, encode_event};
 use crate::ids::{InvokeId, MonitorCrossRefId};
 use crate::message::Message;
 
@@ -61,7 +61,8 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<Frame<'_>>, FrameErro
         return Ok(None);
     }
     let digits = [buf[4], buf[5], buf[6], buf[7]];
-    let invoke_id = InvokeId::from_ascii(digits).ok_or(FrameError::BadInvokeId { bytes: digits })?;
+    let invoke_id =
+        InvokeId::from_ascii(digits).ok_or(FrameError::BadInvokeId { bytes: digits })?;
     match buf.get(HEADER_LEN..len) {
         Some(body) => Ok(Some(Frame {
             invoke_id,
@@ -153,12 +154,24 @@ mod tests {
         encode(InvokeId::new(1).unwrap(), b"<a/>", &mut stream).unwrap();
         encode(InvokeId::EVENT, b"<b/>", &mut stream).unwrap();
         for cut in 0..12 {
-            assert_eq!(decode(&stream[..cut], MAX_FRAME_LEN), Ok(None), "cut at {cut}");
+            assert_eq!(
+                decode(&stream[..cut], MAX_FRAME_LEN),
+                Ok(None),
+                "cut at {cut}"
+            );
         }
         let first = decode(&stream, MAX_FRAME_LEN).unwrap().unwrap();
-        assert_eq!((first.invoke_id.value(), first.body, first.len), (1, &b"<a/>"[..], 12));
-        let second = decode(&stream[first.len..], MAX_FRAME_LEN).unwrap().unwrap();
-        assert_eq!((second.invoke_id, second.body), (InvokeId::EVENT, &b"<b/>"[..]));
+        assert_eq!(
+            (first.invoke_id.value(), first.body, first.len),
+            (1, &b"<a/>"[..], 12)
+        );
+        let second = decode(&stream[first.len..], MAX_FRAME_LEN)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (second.invoke_id, second.body),
+            (InvokeId::EVENT, &b"<b/>"[..])
+        );
         assert_eq!(first.len + second.len, stream.len());
     }
 
@@ -174,13 +187,18 @@ mod tests {
         );
         assert_eq!(
             decode(&[0, 0, 0x10, 0x00], 1024),
-            Err(FrameError::TooLong { len: 4096, max: 1024 })
+            Err(FrameError::TooLong {
+                len: 4096,
+                max: 1024
+            })
         );
         assert_eq!(
             decode(b"\x00\x00\x00\x0812x4", MAX_FRAME_LEN),
             Err(FrameError::BadInvokeId { bytes: *b"12x4" })
         );
-        let empty = decode(b"\x00\x00\x00\x080007", MAX_FRAME_LEN).unwrap().unwrap();
+        let empty = decode(b"\x00\x00\x00\x080007", MAX_FRAME_LEN)
+            .unwrap()
+            .unwrap();
         assert_eq!((empty.body, empty.len), (&b""[..], 8));
     }
 

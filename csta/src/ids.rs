@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ValueError, ValueKind};
-use crate::xml::{invalid, El, Field, ListItem, Writer};
+use crate::xml::{El, Field, ListItem, Writer, invalid, is_xml_char};
 
 /// The 4-digit invoke id of a frame: `0..=9999`, where 9999 marks unsolicited events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,10 +55,13 @@ impl InvokeId {
 
     /// Parses the four ASCII digits of a frame header.
     pub fn from_ascii(bytes: [u8; 4]) -> Option<Self> {
-        bytes.iter().try_fold(0u16, |value, byte| {
-            byte.is_ascii_digit().then(|| value * 10 + u16::from(byte - b'0'))
-        })
-        .map(Self)
+        bytes
+            .iter()
+            .try_fold(0u16, |value, byte| {
+                byte.is_ascii_digit()
+                    .then(|| value * 10 + u16::from(byte - b'0'))
+            })
+            .map(Self)
     }
 }
 
@@ -77,7 +80,7 @@ fn check(text: &str, max: usize) -> Result<(), ValueError> {
     if text.chars().count() > max {
         return Err(ValueError::TooLong { max });
     }
-    if text.chars().any(char::is_control) {
+    if text.chars().any(|c| c.is_control() || !is_xml_char(c)) {
         return Err(ValueError::ControlChar);
     }
     if text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
@@ -253,7 +256,7 @@ impl DeviceId {
             return Err(ValueError::NotXmlName);
         }
         let value = value.into();
-        if value.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        if !value.chars().all(is_xml_char) {
             return Err(ValueError::ControlChar);
         }
         self.attributes.push((name, value));
@@ -291,6 +294,9 @@ impl DeviceId {
         let mut id =
             Self::new(text).map_err(|reason| invalid(name, text, ValueKind::DeviceId, reason))?;
         for (key, value) in element.attributes() {
+            if !value.chars().all(is_xml_char) {
+                return Err(invalid(name, &value, ValueKind::DeviceId, ValueError::ControlChar));
+            }
             if key == "typeOfNumber" {
                 id.type_of_number = Some(TypeOfNumber::parse(value.trim()));
             } else if !key.starts_with("xmlns") && check_xml_name(key).is_ok() {
@@ -474,10 +480,12 @@ mod tests {
         assert!(DeviceId::new("N<3021061290002>;noa=nk").is_ok());
         assert!(CallId::new("FF000100000000002D65C85C1C750000").is_ok());
         assert_eq!(CallId::new(""), Err(ValueError::Empty));
-        assert!(DeviceId::new("201")
-            .unwrap()
-            .with_attribute("1bad", "x")
-            .is_err());
+        assert!(
+            DeviceId::new("201")
+                .unwrap()
+                .with_attribute("1bad", "x")
+                .is_err()
+        );
         assert!(ConnectionId::new(None, None).is_err());
     }
 
@@ -517,6 +525,9 @@ mod tests {
         assert_eq!(id.attributes().count(), 1);
         let doc = Doc::parse("<d typeOfNumber=\"deviceID\">7</d>").unwrap();
         let id = DeviceId::read(doc.root(), "deviceID").unwrap();
-        assert_eq!(id.type_of_number(), Some(&TypeOfNumber::Other("deviceID".into())));
+        assert_eq!(
+            id.type_of_number(),
+            Some(&TypeOfNumber::Other("deviceID".into()))
+        );
     }
 }

@@ -48,10 +48,10 @@ pub mod system;
 pub mod types;
 mod xml;
 
-pub use edition::{AvayaProtocol, Edition, ECMA_354_NAMESPACE};
+pub use edition::{AvayaProtocol, ECMA_354_NAMESPACE, Edition};
 pub use error::{Error, FrameError, ValueError, ValueKind};
 pub use error_code::CstaErrorCode;
-pub use events::{encode_event, CstaEvent, Event};
+pub use events::{CstaEvent, Event, encode_event};
 pub use ids::{
     CallId, ConnectionId, DeviceId, InvokeId, LocalDeviceId, MonitorCrossRefId, SessionId,
 };

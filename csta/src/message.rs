@@ -1,11 +1,11 @@
 //! [`Message`]: one variant per root element, with the lenient decoder and the exact encoder.
 
 use crate::call_control::*;
-use crate::edition::{Edition, ECMA_354_NAMESPACE};
+use crate::edition::{ECMA_354_NAMESPACE, Edition};
 use crate::error::Error;
 use crate::error_code::CstaErrorCode;
 use crate::escape::{Escape, EscapeResponse};
-use crate::events::{encode_event, CstaEvent};
+use crate::events::{CstaEvent, encode_event};
 use crate::logical::*;
 use crate::monitoring::*;
 use crate::session::*;

@@ -87,7 +87,10 @@ impl Credentials {
         let root = doc.root();
         if let Some(info) = descendant(root, &["SessionLoginInfo"]) {
             let user = info.child(&["userName", "user"])?.string();
-            let password = info.child(&["password"]).map(|p| p.string()).unwrap_or_default();
+            let password = info
+                .child(&["password"])
+                .map(|p| p.string())
+                .unwrap_or_default();
             let session_cleanup_delay = info
                 .child(&["sessionCleanupDelay"])
                 .and_then(|delay| delay.unsigned("sessionCleanupDelay").ok());
@@ -103,7 +106,9 @@ impl Credentials {
             });
         }
         let user = descendant(root, &["user", "userName"])?.string();
-        let password = descendant(root, &["password"]).map(|p| p.string()).unwrap_or_default();
+        let password = descendant(root, &["password"])
+            .map(|p| p.string())
+            .unwrap_or_default();
         Some(Self {
             user,
             password,
@@ -447,7 +452,10 @@ mod tests {
         let xml = RawXml::new("<login><x><user>crm</user></x><password>secret</password></login>")
             .unwrap();
         let found = Credentials::find(&xml).unwrap();
-        assert_eq!((found.user.as_str(), found.password.as_str()), ("crm", "secret"));
+        assert_eq!(
+            (found.user.as_str(), found.password.as_str()),
+            ("crm", "secret")
+        );
         assert_eq!(Credentials::find(&RawXml::new("<nothing/>").unwrap()), None);
     }
 

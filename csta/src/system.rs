@@ -215,8 +215,11 @@ fn write_feature_lists(writer: &mut Writer<'_>, name: &str, lists: &[FeatureList
         }
         writer.open(group);
         for feature in list.features.iter().filter(|f| is_xml_name(&f.name)) {
-            let parameters: Vec<&String> =
-                feature.parameters.iter().filter(|p| is_xml_name(p)).collect();
+            let parameters: Vec<&String> = feature
+                .parameters
+                .iter()
+                .filter(|p| is_xml_name(p))
+                .collect();
             if parameters.is_empty() {
                 writer.empty(&feature.name);
                 continue;

@@ -993,10 +993,22 @@ mod tests {
             read::<DeviceRef>("<x><deviceIdentifier>201</deviceIdentifier></x>").unwrap(),
             DeviceRef::Identifier(id.clone())
         );
-        assert_eq!(read::<DeviceRef>("<x>201</x>").unwrap(), DeviceRef::Identifier(id));
-        assert_eq!(read::<DeviceRef>("<x><notKnown/></x>").unwrap(), DeviceRef::NotKnown);
-        assert_eq!(read::<DeviceRef>("<x><restricted/></x>").unwrap(), DeviceRef::Restricted);
-        assert!(matches!(read::<DeviceRef>("<x/>"), Err(Error::MissingElement { .. })));
+        assert_eq!(
+            read::<DeviceRef>("<x>201</x>").unwrap(),
+            DeviceRef::Identifier(id)
+        );
+        assert_eq!(
+            read::<DeviceRef>("<x><notKnown/></x>").unwrap(),
+            DeviceRef::NotKnown
+        );
+        assert_eq!(
+            read::<DeviceRef>("<x><restricted/></x>").unwrap(),
+            DeviceRef::Restricted
+        );
+        assert!(matches!(
+            read::<DeviceRef>("<x/>"),
+            Err(Error::MissingElement { .. })
+        ));
         assert_eq!(
             read::<RedirectionDevice>("<x><notRequired/></x>").unwrap(),
             RedirectionDevice::NotRequired
@@ -1024,7 +1036,10 @@ mod tests {
              <voiceServices/></t>",
         )
         .unwrap();
-        assert!(back.call_control.contains(CallControlService::ClearConnection));
+        assert!(
+            back.call_control
+                .contains(CallControlService::ClearConnection)
+        );
         assert!(!back.call_control.contains(CallControlService::HoldCall));
     }
 
@@ -1032,7 +1047,10 @@ mod tests {
     fn event_causes_are_complete_and_open() {
         assert_eq!(EventCause::ALL.len(), 120);
         assert_eq!(EventCause::parse("newCall"), EventCause::NewCall);
-        assert_eq!(EventCause::parse("vendorCause"), EventCause::Other("vendorCause".into()));
+        assert_eq!(
+            EventCause::parse("vendorCause"),
+            EventCause::Other("vendorCause".into())
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@
 
 use std::borrow::Cow;
 
+use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 use quick_xml::events::attributes::Attributes;
-use quick_xml::Reader;
 
 use crate::error::{Error, ValueError, ValueKind};
 
@@ -154,10 +154,7 @@ impl<'a> Doc<'a> {
                         Error::Truncated
                     });
                 }
-                Event::Decl(_)
-                | Event::PI(_)
-                | Event::Comment(_)
-                | Event::DocType(_) => {}
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
             }
         }
         if nodes.is_empty() {
@@ -168,7 +165,10 @@ impl<'a> Doc<'a> {
 
     /// The root element.
     pub(crate) fn root(&self) -> El<'_, 'a> {
-        El { doc: self, index: 0 }
+        El {
+            doc: self,
+            index: 0,
+        }
     }
 }
 
@@ -176,11 +176,18 @@ fn position(reader: &Reader<&[u8]>) -> usize {
     usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
+/// Whether XML 1.0 allows the character in a document.
+pub(crate) fn is_xml_char(ch: char) -> bool {
+    matches!(
+        u32::from(ch),
+        0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF
+    )
+}
+
 /// Rejects characters that XML 1.0 does not allow, so every decoded string can be written back.
 fn check_char(ch: char, offset: usize) -> Result<(), Error> {
     let code = u32::from(ch);
-    let allowed = matches!(code, 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF);
-    if allowed {
+    if is_xml_char(ch) {
         Ok(())
     } else {
         Err(Error::IllegalChar { code, offset })
@@ -260,6 +267,11 @@ impl<'d, 'a> El<'d, 'a> {
         }
     }
 
+    /// The text content exactly as written (after entity resolution), for free text.
+    pub(crate) fn raw_text(&self) -> &'d str {
+        self.node().text.as_deref().unwrap_or("")
+    }
+
     /// Whether the element has child elements.
     pub(crate) fn has_children(&self) -> bool {
         self.node().first_child != NONE
@@ -335,7 +347,12 @@ impl<'d, 'a> El<'d, 'a> {
         match self.text() {
             "true" | "1" => Ok(true),
             "false" | "0" => Ok(false),
-            other => Err(invalid(element, other, ValueKind::Other, ValueError::NotBoolean)),
+            other => Err(invalid(
+                element,
+                other,
+                ValueKind::Other,
+                ValueError::NotBoolean,
+            )),
         }
     }
 
@@ -624,8 +641,9 @@ impl<T: ListItem> Field for Vec<T> {
 }
 
 impl Field for String {
+    /// Free text keeps its whitespace (`xs:string` semantics).
     fn read(element: El<'_, '_>, _name: &'static str) -> Result<Self, Error> {
-        Ok(element.string())
+        Ok(element.raw_text().to_owned())
     }
 
     fn write(&self, writer: &mut Writer<'_>, name: &str) {
@@ -691,8 +709,14 @@ mod tests {
         assert!(matches!(Doc::parse("<a><b>"), Err(Error::Truncated)));
         assert!(matches!(Doc::parse(""), Err(Error::NoRoot)));
         assert!(matches!(Doc::parse("  "), Err(Error::NoRoot)));
-        assert!(matches!(Doc::parse("<a>&#1;</a>"), Err(Error::IllegalChar { code: 1, .. })));
-        assert!(matches!(Doc::parse("<a>&bogus;</a>"), Err(Error::UnknownEntity { .. })));
+        assert!(matches!(
+            Doc::parse("<a>&#1;</a>"),
+            Err(Error::IllegalChar { code: 1, .. })
+        ));
+        assert!(matches!(
+            Doc::parse("<a>&bogus;</a>"),
+            Err(Error::UnknownEntity { .. })
+        ));
         assert!(matches!(Doc::parse("<a></b>"), Err(Error::Xml { .. })));
     }
 

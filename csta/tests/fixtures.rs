@@ -76,12 +76,18 @@ fn avaya_monitor_start_with_private_filter() {
         call_control.iter().collect::<Vec<_>>(),
         [CallControlFilterItem::Offered]
     );
-    assert!(filter
-        .physical_device_feature
-        .unwrap()
-        .contains(PhysicalDeviceFeatureFilterItem::ButtonInformation));
+    assert!(
+        filter
+            .physical_device_feature
+            .unwrap()
+            .contains(PhysicalDeviceFeatureFilterItem::ButtonInformation)
+    );
     let private = start.extensions.as_ref().unwrap().private_xml().unwrap();
-    assert!(private.as_str().contains("<invertFilter>true</invertFilter>"));
+    assert!(
+        private
+            .as_str()
+            .contains("<invertFilter>true</invertFilter>")
+    );
     // Written back in the client's namespace, the private data is unchanged.
     let again = Message::MonitorStart(start.clone()).to_bytes(&avaya());
     assert_eq!(
@@ -130,7 +136,10 @@ fn openscape_service_initiated() {
         initiated.initiating_device,
         DeviceRef::Identifier(device("N<493055512001>;noa=nk"))
     );
-    assert_eq!(initiated.local_connection_info, Some(LocalConnectionState::Initiated));
+    assert_eq!(
+        initiated.local_connection_info,
+        Some(LocalConnectionState::Initiated)
+    );
     assert_eq!(initiated.cause, EventCause::MakeCall);
     let services = initiated.services_permitted.unwrap();
     assert_eq!(
@@ -158,8 +167,14 @@ fn openscape_delivered() {
         delivered.alerting_device,
         DeviceRef::Identifier(device("N<493055512002>Reception;displayNumber=12002"))
     );
-    assert_eq!(delivered.last_redirection_device, Some(RedirectionDevice::NotRequired));
-    assert_eq!(delivered.local_connection_info, Some(LocalConnectionState::Alerting));
+    assert_eq!(
+        delivered.last_redirection_device,
+        Some(RedirectionDevice::NotRequired)
+    );
+    assert_eq!(
+        delivered.local_connection_info,
+        Some(LocalConnectionState::Alerting)
+    );
     assert_eq!(delivered.cause, EventCause::NewCall);
     assert_eq!(delivered.services_permitted, None);
 }
@@ -172,7 +187,10 @@ fn osbiz_plain_login() {
         panic!("wrong message")
     };
     let credentials = start.credentials().unwrap();
-    assert_eq!((credentials.user.as_str(), credentials.password.as_str()), ("crm", "secret"));
+    assert_eq!(
+        (credentials.user.as_str(), credentials.password.as_str()),
+        ("crm", "secret")
+    );
     assert_eq!(start.requested_session_duration, Some(120));
 }
 
@@ -213,11 +231,13 @@ fn rcc_requests() {
     else {
         panic!("{:?}", decoded.message)
     };
-    assert!(extensions
-        .private_xml()
-        .unwrap()
-        .as_str()
-        .contains(">tel:+493055512001</lcs:line>"));
+    assert!(
+        extensions
+            .private_xml()
+            .unwrap()
+            .as_str()
+            .contains(">tel:+493055512001</lcs:line>")
+    );
 }
 
 #[test]
@@ -270,7 +290,11 @@ fn typo_namespace_and_corrected_transferred_spelling() {
     );
     // Written back with the schema spelling.
     let again = Message::Event(event).to_bytes(&Edition::Ed5);
-    assert!(String::from_utf8(again).unwrap().contains("<TransferedEvent xmlns="));
+    assert!(
+        String::from_utf8(again)
+            .unwrap()
+            .contains("<TransferedEvent xmlns=")
+    );
 }
 
 #[test]
@@ -316,7 +340,10 @@ fn deflect_destination_in_both_editions() {
         user_data: None,
         extensions: None,
     });
-    assert_eq!(fixture("ed6_deflect_call_device_list.xml").message, expected);
+    assert_eq!(
+        fixture("ed6_deflect_call_device_list.xml").message,
+        expected
+    );
     assert_eq!(fixture("ed3_deflect_call_text.xml").message, expected);
 }
 
@@ -352,14 +379,22 @@ fn keepalive_idle_snapshot_and_unknown_type_of_number() {
 
 #[test]
 fn every_fixture_is_tested() {
-    let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"].iter().collect();
+    let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "fixtures"]
+        .iter()
+        .collect();
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     let this = include_str!("fixtures.rs");
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".xml") {
-            assert!(readme.contains(&format!("`{name}`")), "{name} is not described");
-            assert!(this.contains(&format!("\"{name}\"")), "{name} is not decoded by a test");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is not described"
+            );
+            assert!(
+                this.contains(&format!("\"{name}\"")),
+                "{name} is not decoded by a test"
+            );
         }
     }
     // A dynamic device id is a different value from a static one with the same text.

@@ -9,7 +9,7 @@ use csta::call_control::{DeflectCall, MakeCallResponse};
 use csta::events::ServiceInitiatedEvent;
 use csta::logical::SetForwarding;
 use csta::types::{CallLinkageData, CallLinkageId, DeviceRef, EventCause, LocalConnectionState};
-use csta::{AvayaProtocol, CstaEvent, Edition, Message, MonitorCrossRefId, ECMA_354_NAMESPACE};
+use csta::{AvayaProtocol, CstaEvent, ECMA_354_NAMESPACE, Edition, Message, MonitorCrossRefId};
 
 use common::*;
 
@@ -29,7 +29,12 @@ fn every_message_type_round_trips_in_every_edition() {
             assert_eq!(decoded.message, message, "{}", show(&bytes));
             let expected = match &message {
                 Message::Keepalive => None,
-                _ if bytes.windows(ECMA_354_NAMESPACE.len()).any(|w| w == ECMA_354_NAMESPACE.as_bytes()) => None,
+                _ if bytes
+                    .windows(ECMA_354_NAMESPACE.len())
+                    .any(|w| w == ECMA_354_NAMESPACE.as_bytes()) =>
+                {
+                    None
+                }
                 _ => Some(edition),
             };
             assert_eq!(decoded.edition, expected, "{}", message.name());
@@ -108,9 +113,15 @@ fn edition_6_fields_are_written_only_for_edition_6() {
         extensions: None,
     });
     let ed6 = show(&deflect.to_bytes(&Edition::Ed6));
-    assert!(ed6.contains("<newDestination><device>205</device></newDestination>"), "{ed6}");
+    assert!(
+        ed6.contains("<newDestination><device>205</device></newDestination>"),
+        "{ed6}"
+    );
     let ed3 = show(&deflect.to_bytes(&Edition::Ed3));
-    assert!(ed3.contains("<newDestination>205</newDestination>"), "{ed3}");
+    assert!(
+        ed3.contains("<newDestination>205</newDestination>"),
+        "{ed3}"
+    );
     assert_eq!(Message::decode(ed3.as_bytes()).unwrap().message, deflect);
 
     let forwarding = Message::from(SetForwarding {
@@ -163,7 +174,10 @@ fn private_data_survives_byte_for_byte() {
     let private = devices.extensions.as_ref().unwrap().private_xml().unwrap();
     assert_eq!(private.as_str(), inner);
     let again = show(&decoded.to_bytes(&Edition::Ed3));
-    assert!(again.contains(&format!("<private>{inner}</private>")), "{again}");
+    assert!(
+        again.contains(&format!("<private>{inner}</private>")),
+        "{again}"
+    );
 }
 
 fn show(bytes: &[u8]) -> String {

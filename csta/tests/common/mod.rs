@@ -4,17 +4,16 @@
 
 use csta::call_control::*;
 use csta::error_code::{OperationError, SystemResourceAvailabilityError};
+use csta::escape::{Escape, EscapeResponse};
 use csta::events::*;
 use csta::logical::*;
 use csta::monitoring::*;
 use csta::session::*;
 use csta::snapshot::*;
 use csta::system::*;
-use csta::escape::{Escape, EscapeResponse};
 use csta::types::*;
 use csta::{
-    CallId, ConnectionId, CstaErrorCode, CstaEvent, DeviceId, Message, MonitorCrossRefId,
-    SessionId,
+    CallId, ConnectionId, CstaErrorCode, CstaEvent, DeviceId, Message, MonitorCrossRefId, SessionId,
 };
 
 pub(crate) fn device(text: &str) -> DeviceId {
@@ -39,10 +38,14 @@ pub(crate) fn private(xml: &str) -> Option<Extensions> {
 
 pub(crate) fn services() -> ServicesPermitted {
     ServicesPermitted {
-        call_control: [CallControlService::ClearConnection, CallControlService::HoldCall]
-            .into_iter()
-            .collect(),
-        call_associated: CallAssociatedServices::empty().with(CallAssociatedService::GenerateDigits),
+        call_control: [
+            CallControlService::ClearConnection,
+            CallControlService::HoldCall,
+        ]
+        .into_iter()
+        .collect(),
+        call_associated: CallAssociatedServices::empty()
+            .with(CallAssociatedService::GenerateDigits),
         ..ServicesPermitted::default()
     }
 }
@@ -89,7 +92,9 @@ pub(crate) fn delivered() -> DeliveredEvent {
         associated_calling_device: None,
         associated_called_device: None,
         call_linkage_data: Some(linkage()),
-        extensions: private("<cti:line xmlns:cti=\"urn:cti-gateway:1\">Empfang M\u{fc}ller</cti:line>"),
+        extensions: private(
+            "<cti:line xmlns:cti=\"urn:cti-gateway:1\">Empfang M\u{fc}ller</cti:line>",
+        ),
     }
 }
 
@@ -187,8 +192,8 @@ pub(crate) fn every_message() -> Vec<Message> {
         start.into(),
         StartApplicationSessionPosResponse {
             session_id: session.clone(),
-            actual_protocol_version: "http://www.ecma-international.org/standards/ecma-323/csta/ed3"
-                .into(),
+            actual_protocol_version:
+                "http://www.ecma-international.org/standards/ecma-323/csta/ed3".into(),
             actual_session_duration: 120,
             extensions: Some(raw("<actualHBT>0</actualHBT>")),
         }
@@ -234,7 +239,9 @@ pub(crate) fn every_message() -> Vec<Message> {
         .into(),
         SystemRegister {
             request_types: RequestTypes::empty().with(RequestType::SystemStatus),
-            requested_status_filter: Some(StatusFilter::empty().with(StatusFilterItem::MessageLost)),
+            requested_status_filter: Some(
+                StatusFilter::empty().with(StatusFilterItem::MessageLost),
+            ),
             extensions: None,
         }
         .into(),
@@ -348,7 +355,9 @@ pub(crate) fn every_message() -> Vec<Message> {
         .into(),
         Escape {
             escape_register_id: None,
-            private_data: PrivateData::Private(raw("<cti:reload xmlns:cti=\"urn:cti-gateway:1\"/>")),
+            private_data: PrivateData::Private(raw(
+                "<cti:reload xmlns:cti=\"urn:cti-gateway:1\"/>",
+            )),
             extensions: None,
         }
         .into(),
@@ -831,10 +840,15 @@ pub(crate) fn every_message() -> Vec<Message> {
         event(OutOfServiceEvent {
             device: DeviceRef::Identifier(device("201")),
             cause: None,
-            extensions: private("<cti:reason xmlns:cti=\"urn:cti-gateway:1\">unregistered</cti:reason>"),
+            extensions: private(
+                "<cti:reason xmlns:cti=\"urn:cti-gateway:1\">unregistered</cti:reason>",
+            ),
         }),
         CstaErrorCode::Operation(OperationError::InvalidDeviceID).into(),
-        CstaErrorCode::SystemResourceAvailability(SystemResourceAvailabilityError::ResourceOutOfService).into(),
+        CstaErrorCode::SystemResourceAvailability(
+            SystemResourceAvailabilityError::ResourceOutOfService,
+        )
+        .into(),
         CstaErrorCode::PrivateErrorCode("URM Denied".into()).into(),
         CstaErrorCode::Unspecified.into(),
         Message::Keepalive,
