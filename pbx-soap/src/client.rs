@@ -49,6 +49,10 @@ use crate::envelope::{
 use crate::error::{ConfigError, DecodeError, Error};
 use crate::records::{AnyInfo, CallInfo, Device, Presence, UserInfo};
 
+/// Upper bound of `FindUser` pages [`Client::find_all_users`] reads (500,000 objects), so a PBX
+/// that pages in circles cannot keep it busy forever.
+pub const MAX_DIRECTORY_PAGES: usize = 10_000;
+
 /// How to reach and talk to one PBX.
 ///
 /// Non-exhaustive: build it with [`Config::new`] and adjust the public fields.
@@ -474,28 +478,36 @@ impl Client {
     }
 
     /// The whole directory, in pages of 50 (larger pages can crash a PBX): each page starts
-    /// after the last long name of the previous one, until a page comes back empty or the
-    /// PBX stops making progress.
+    /// after the last long name of the previous one, until a page comes back empty, the PBX
+    /// stops making progress, or [`MAX_DIRECTORY_PAGES`] pages were read.
     pub async fn find_all_users(&self) -> Result<Vec<UserInfo>, Error> {
         let mut users: Vec<UserInfo> = Vec::new();
         let mut query = FindUserRequest {
             count: 50,
             ..FindUserRequest::default()
         };
-        loop {
+        for _ in 0..MAX_DIRECTORY_PAGES {
             let page = self.find_user(&query).await?;
-            let Some(last) = page.last().map(|user| user.cn.clone()) else {
-                break;
+            // A PBX that ignores `next` starts the page with the previous page's last entry.
+            let fresh: Vec<UserInfo> = page
+                .into_iter()
+                .skip_while(|user| query.next && user.cn == query.cn)
+                .collect();
+            let Some(last) = fresh.last().map(|user| user.cn.clone()) else {
+                return Ok(users);
             };
-            // A PBX that ignores `next` would return the same page forever.
-            let stalled = query.next && last == query.cn;
-            users.extend(page);
-            if stalled || last.is_empty() {
-                break;
+            users.extend(fresh);
+            if last.is_empty() {
+                return Ok(users);
             }
             query.cn = last;
             query.next = true;
         }
+        tracing::warn!(
+            pages = MAX_DIRECTORY_PAGES,
+            users = users.len(),
+            "directory paging stopped at the page limit"
+        );
         Ok(users)
     }
 
@@ -855,7 +867,8 @@ impl Client {
         let mut answered_challenge = false;
         let mut replaced_stale = false;
         loop {
-            if connection.closed {
+            // A retry after a Digest challenge may find the connection closed by the PBX.
+            if !connection.is_open().await {
                 connection = self.connect(operation).await?;
             }
             let request = self.http_request(operation, &body)?;

@@ -655,6 +655,38 @@ async fn find_all_users_walks_the_directory_in_pages_of_50() {
     );
 }
 
+/// A PBX that ignores `next` repeats the start entry; it is not reported twice.
+#[tokio::test]
+async fn find_all_users_tolerates_a_pbx_that_ignores_next() {
+    let directory: Vec<String> = (0..60).map(|index| format!("user{index:03}")).collect();
+    let pbx = {
+        let directory = directory.clone();
+        FakePbx::start(move |seen| {
+            let Some(Request::FindUser(query)) = &seen.request else {
+                return default_reply(seen);
+            };
+            let start = directory.partition_point(|cn| cn.as_str() < query.cn.as_str());
+            let page = directory
+                .iter()
+                .skip(start)
+                .take(50)
+                .map(|cn| UserInfo {
+                    cn: cn.clone(),
+                    ..UserInfo::default()
+                })
+                .collect();
+            Reply::response(Operation::FindUser, &Response::FindUser(page))
+        })
+        .await
+    };
+    let users = pbx.client().find_all_users().await.unwrap();
+    assert_eq!(
+        users.iter().map(|user| user.cn.clone()).collect::<Vec<_>>(),
+        directory
+    );
+    assert_eq!(pbx.seen().len(), 3);
+}
+
 // ---- authentication --------------------------------------------------------------------------
 
 fn verify_digest(seen: &Seen) -> bool {
@@ -704,6 +736,26 @@ async fn digest_challenge_is_answered_and_then_used_preemptively() {
         "later requests answer the stored challenge"
     );
     assert_eq!(seen[2].operation(), Some(Operation::UserConnect));
+}
+
+/// The PBX may close the connection after its 401; the answer goes out on a new one.
+#[tokio::test]
+async fn digest_retry_survives_a_closed_connection() {
+    let pbx = FakePbx::start(|seen| {
+        if verify_digest(seen) {
+            default_reply(seen)
+        } else {
+            Reply::status(StatusCode::UNAUTHORIZED, "")
+                .header("www-authenticate", DIGEST_CHALLENGE)
+                .header("connection", "close")
+        }
+    })
+    .await;
+    pbx.client().user_rc(1, 4).await.unwrap();
+    let seen = pbx.seen();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(seen[0].connection, seen[1].connection);
+    assert!(verify_digest(&seen[1]));
 }
 
 #[tokio::test]
