@@ -1226,39 +1226,24 @@ pub fn encode_response(
         Response::String(value) => writer.string("return", value),
         Response::Void => {}
         Response::Poll(any) => writer.any_info("return", any),
-        Response::Devices(devices) => match dialect {
-            Dialect::RpcEncoded => {
-                let member = writer.member_name("device");
-                writer.open_array("return", "Device", devices.len());
-                for device in devices {
-                    writer.device(member, device);
-                }
-                writer.close("return");
-            }
-            Dialect::DocLiteral => {
-                for device in devices {
-                    writer.device("Device", device);
-                }
-            }
-        },
-        Response::Calls(calls) => match dialect {
-            Dialect::RpcEncoded => {
-                let member = writer.member_name("call");
-                writer.open_array("return", "CallInfo", calls.len());
-                for call in calls {
-                    writer.call_info(member, call);
-                }
-                writer.close("return");
-            }
-            Dialect::DocLiteral => {
-                for call in calls {
-                    writer.call_info("CallInfo", call);
-                }
-            }
-        },
+        Response::Devices(devices) => {
+            let member = writer.member_name("device");
+            let names = (member, "Device");
+            writer.array(("return", "ns1:Device"), names, devices, XmlWriter::device);
+        }
+        Response::Calls(calls) => {
+            let member = writer.member_name("call");
+            let names = (member, "CallInfo");
+            writer.array(
+                ("return", "ns1:CallInfo"),
+                names,
+                calls,
+                XmlWriter::call_info,
+            );
+        }
         Response::FindUser(users) => match dialect {
             Dialect::RpcEncoded => {
-                writer.open_array("return", "UserInfo", users.len());
+                writer.open_array("return", "ns1:UserInfo", users.len());
                 for user in users {
                     writer.user_info("item", user);
                 }
@@ -1485,11 +1470,36 @@ impl XmlWriter<'_> {
     }
 
     /// Opens an rpc SOAP-ENC array wrapper of `len` members of `type_name`.
-    fn open_array(&mut self, name: &str, type_name: &str, len: usize) {
+    fn open_array(&mut self, name: &str, item_type: &str, len: usize) {
         let _ = write!(
             self.out,
-            "<{name} xsi:type=\"SOAP-ENC:Array\" SOAP-ENC:arrayType=\"ns1:{type_name}[{len}]\">"
+            "<{name} xsi:type=\"SOAP-ENC:Array\" SOAP-ENC:arrayType=\"{item_type}[{len}]\">"
         );
+    }
+
+    /// An array: in rpc/encoded a SOAP-ENC array `name` of `item_type` whose members are named
+    /// `member`; in doc/literal the members themselves, each named `flat`.
+    fn array<T>(
+        &mut self,
+        (name, item_type): (&str, &str),
+        (member, flat): (&str, &str),
+        items: &[T],
+        write: impl Fn(&mut Self, &str, &T),
+    ) {
+        match self.dialect {
+            Dialect::RpcEncoded => {
+                self.open_array(name, item_type, items.len());
+                for item in items {
+                    write(self, member, item);
+                }
+                self.close(name);
+            }
+            Dialect::DocLiteral => {
+                for item in items {
+                    write(self, flat, item);
+                }
+            }
+        }
     }
 
     fn close(&mut self, name: &str) {
@@ -1542,20 +1552,7 @@ impl XmlWriter<'_> {
     }
 
     fn infos(&mut self, name: &str, infos: &[Info]) {
-        match self.dialect {
-            Dialect::RpcEncoded => {
-                self.open_array(name, "Info", infos.len());
-                for info in infos {
-                    self.info("item", info);
-                }
-                self.close(name);
-            }
-            Dialect::DocLiteral => {
-                for info in infos {
-                    self.info(name, info);
-                }
-            }
-        }
+        self.array((name, "ns1:Info"), ("item", name), infos, Self::info);
     }
 
     fn info(&mut self, name: &str, info: &Info) {
@@ -1593,55 +1590,34 @@ impl XmlWriter<'_> {
 
     fn any_info(&mut self, name: &str, any: &AnyInfo) {
         self.open_struct(name, "AnyInfo");
-        match self.dialect {
-            Dialect::RpcEncoded => {
-                let (user, call, reg, info) = match self.naming {
-                    ArrayNaming::Observed => ("user", "call", "item", "item"),
-                    ArrayNaming::Item => ("item", "item", "item", "item"),
-                };
-                if !any.user.is_empty() {
-                    self.open_array("user", "UserInfo", any.user.len());
-                    for record in &any.user {
-                        self.user_info(user, record);
-                    }
-                    self.close("user");
-                }
-                if !any.call.is_empty() {
-                    self.open_array("call", "CallInfo", any.call.len());
-                    for record in &any.call {
-                        self.call_info(call, record);
-                    }
-                    self.close("call");
-                }
-                if !any.reg.is_empty() {
-                    self.open_array("reg", "RegInfo", any.reg.len());
-                    for record in &any.reg {
-                        self.reg_info(reg, record);
-                    }
-                    self.close("reg");
-                }
-                if !any.info.is_empty() {
-                    self.open_array("info", "Info", any.info.len());
-                    for record in &any.info {
-                        self.info(info, record);
-                    }
-                    self.close("info");
-                }
-            }
-            Dialect::DocLiteral => {
-                for record in &any.user {
-                    self.user_info("user", record);
-                }
-                for record in &any.call {
-                    self.call_info("call", record);
-                }
-                for record in &any.reg {
-                    self.reg_info("reg", record);
-                }
-                for record in &any.info {
-                    self.info("info", record);
-                }
-            }
+        let (user, call) = (self.member_name("user"), self.member_name("call"));
+        // Every part is optional: empty lists are left out.
+        if !any.user.is_empty() {
+            self.array(
+                ("user", "ns1:UserInfo"),
+                (user, "user"),
+                &any.user,
+                Self::user_info,
+            );
+        }
+        if !any.call.is_empty() {
+            self.array(
+                ("call", "ns1:CallInfo"),
+                (call, "call"),
+                &any.call,
+                Self::call_info,
+            );
+        }
+        if !any.reg.is_empty() {
+            self.array(
+                ("reg", "ns1:RegInfo"),
+                ("item", "reg"),
+                &any.reg,
+                Self::reg_info,
+            );
+        }
+        if !any.info.is_empty() {
+            self.infos("info", &any.info);
         }
         self.close(name);
     }
@@ -1660,20 +1636,12 @@ impl XmlWriter<'_> {
         self.string("guid", &user.guid);
         if !user.groups.is_empty() {
             let member = self.member_name("groups");
-            match self.dialect {
-                Dialect::RpcEncoded => {
-                    self.open_array("groups", "Group", user.groups.len());
-                    for group in &user.groups {
-                        self.group(member, group);
-                    }
-                    self.close("groups");
-                }
-                Dialect::DocLiteral => {
-                    for group in &user.groups {
-                        self.group("groups", group);
-                    }
-                }
-            }
+            self.array(
+                ("groups", "ns1:Group"),
+                (member, "groups"),
+                &user.groups,
+                Self::group,
+            );
         }
         self.string("loc", &user.loc);
         self.string("node", &user.node);
@@ -1695,25 +1663,15 @@ impl XmlWriter<'_> {
         self.string("domain", &user.domain);
         self.boolean("h323email", user.h323email);
         if !user.email.is_empty() {
-            match self.dialect {
-                Dialect::RpcEncoded => {
-                    let _ = write!(
-                        self.out,
-                        "<email xsi:type=\"SOAP-ENC:Array\" \
-                         SOAP-ENC:arrayType=\"xsd:string[{}]\">",
-                        user.email.len()
-                    );
-                    for email in &user.email {
-                        self.string("item", email);
-                    }
-                    self.close("email");
-                }
-                Dialect::DocLiteral => {
-                    for email in &user.email {
-                        self.string("email", email);
-                    }
-                }
-            }
+            let names = ("item", "email");
+            self.array(
+                ("email", "xsd:string"),
+                names,
+                &user.email,
+                |writer, name, email| {
+                    writer.string(name, email);
+                },
+            );
         }
         // `fake` exists in pbx11_00 only; rpc readers get it only when there is one.
         if self.dialect == Dialect::DocLiteral || !user.fake.is_empty() {
@@ -1739,21 +1697,8 @@ impl XmlWriter<'_> {
         self.int("reg", call.reg);
         self.boolean("active", call.active);
         self.int("state", call.state.0);
-        match self.dialect {
-            Dialect::RpcEncoded => {
-                let member = self.member_name("No");
-                self.open_array("No", "No", call.no.len());
-                for no in &call.no {
-                    self.no(member, no);
-                }
-                self.close("No");
-            }
-            Dialect::DocLiteral => {
-                for no in &call.no {
-                    self.no("No", no);
-                }
-            }
-        }
+        let member = self.member_name("No");
+        self.array(("No", "ns1:No"), (member, "No"), &call.no, Self::no);
         self.string("msg", call.msg.as_str());
         self.infos("info", &call.info);
         self.close(name);
