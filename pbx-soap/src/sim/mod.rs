@@ -1,0 +1,4 @@
+//! The PBX simulator (feature `sim`).
+
+pub mod directory;
+pub mod model;
