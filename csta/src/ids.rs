@@ -77,7 +77,7 @@ fn check(text: &str, max: usize) -> Result<(), ValueError> {
     if text.is_empty() {
         return Err(ValueError::Empty);
     }
-    if text.chars().count() > max {
+    if text.len() > max && text.chars().count() > max {
         return Err(ValueError::TooLong { max });
     }
     if text.chars().any(|c| c.is_control() || !is_xml_char(c)) {

@@ -26,6 +26,8 @@ struct Node<'a> {
     /// The tag without `<`, `>` and `/>`: qualified name followed by the attributes.
     tag: &'a str,
     name_len: usize,
+    /// The local name (after the prefix), computed once.
+    local: &'a str,
     /// Text directly inside the element before its first child element.
     text: Option<Cow<'a, str>>,
     first_child: u32,
@@ -54,9 +56,16 @@ impl<'a> Doc<'a> {
                     let tag_end = after.saturating_sub(if empty { 2 } else { 1 });
                     let tag = src.get(before + 1..tag_end).ok_or(Error::Truncated)?;
                     let index = u32::try_from(nodes.len()).unwrap_or(NONE - 1);
+                    let name_len = start.name().as_ref().len().min(tag.len());
+                    let qname = tag.get(..name_len).unwrap_or(tag);
+                    let local = match qname.bytes().rposition(|byte| byte == b':') {
+                        Some(colon) => &qname[colon + 1..],
+                        None => qname,
+                    };
                     nodes.push(Node {
                         tag,
-                        name_len: start.name().as_ref().len(),
+                        name_len,
+                        local,
                         text: None,
                         first_child: NONE,
                         last_child: NONE,
@@ -99,10 +108,15 @@ impl<'a> Doc<'a> {
                 }
                 Event::Text(text) => {
                     if let Some(&open) = stack.last() {
-                        let piece = text.decode().map_err(|error| Error::Xml {
-                            offset: before,
-                            source: error.into(),
-                        })?;
+                        // Text events hold the raw text between markup, which is this slice of
+                        // the (already UTF-8) input; fall back to decoding if it is not.
+                        let piece = match src.get(before..after) {
+                            Some(raw) if raw.len() == text.len() => Cow::Borrowed(raw),
+                            _ => text.decode().map_err(|error| Error::Xml {
+                                offset: before,
+                                source: error.into(),
+                            })?,
+                        };
                         append_text(&mut nodes[open as usize], piece, before)?;
                     }
                 }
@@ -198,8 +212,13 @@ fn append_text<'a>(node: &mut Node<'a>, piece: Cow<'a, str>, offset: usize) -> R
     if node.first_child != NONE {
         return Ok(());
     }
-    for ch in piece.chars() {
-        check_char(ch, offset)?;
+    let plain = piece
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte < 0x80 || matches!(byte, b'\t' | b'\n' | b'\r'));
+    if !plain {
+        for ch in piece.chars() {
+            check_char(ch, offset)?;
+        }
     }
     match node.text.take() {
         None => node.text = Some(piece),
@@ -246,11 +265,7 @@ impl<'d, 'a> El<'d, 'a> {
 
     /// The local name (`MonitorStart`).
     pub(crate) fn name(&self) -> &'a str {
-        let qname = self.qname();
-        match qname.rfind(':') {
-            Some(colon) => &qname[colon + 1..],
-            None => qname,
-        }
+        self.node().local
     }
 
     /// The namespace prefix, if the name has one.
