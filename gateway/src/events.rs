@@ -30,6 +30,12 @@ impl fmt::Display for DeviceId {
     }
 }
 
+impl std::borrow::Borrow<str> for DeviceId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl From<&str> for DeviceId {
     fn from(id: &str) -> Self {
         Self::new(id)
@@ -56,6 +62,12 @@ impl CallId {
 impl fmt::Display for CallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for CallId {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
@@ -383,4 +395,6 @@ pub struct DeviceEvent {
     pub local: LocalState,
     /// What happened.
     pub kind: EventKind,
+    /// The PBX's conf GUID of the call (the global correlation id), when known.
+    pub conf: Option<Arc<str>>,
 }

@@ -1,3 +1,5 @@
-//! The `cti-gateway` binary.
+//! The `cti-gateway` binary: see [`gateway::cli`].
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    gateway::cli::main()
+}

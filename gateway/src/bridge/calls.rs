@@ -6,6 +6,7 @@
 //! PBX's message vocabulary is larger than documented, so unknown messages only update state.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pbx_soap::records::{CallInfo, CallPhase, Msg, No, PartyRole};
@@ -59,7 +60,7 @@ struct Leg {
     handle: LegHandle,
     line: DeviceId,
     call_id: CallId,
-    conf: Option<String>,
+    conf: Option<Arc<str>>,
     /// The call comes in to the line (PBX-centric "outbound" bit).
     incoming: bool,
     /// Started by a MakeCall of this gateway.
@@ -138,7 +139,7 @@ impl Calls {
         let entry = self
             .calls
             .entry(leg.call_id.clone())
-            .or_insert_with(|| CallEntry { conf: leg.conf.clone(), legs: BTreeSet::new() });
+            .or_insert_with(|| CallEntry { conf: leg.conf.as_deref().map(str::to_owned), legs: BTreeSet::new() });
         entry.legs.insert(leg.handle);
         self.legs.insert(leg.handle, leg);
     }
@@ -510,7 +511,7 @@ impl Bridge {
             }
             self.calls.confs.insert(conf.to_owned(), old_call);
             if let Some(leg) = self.calls.legs.get_mut(&handle) {
-                leg.conf = Some(conf.to_owned());
+                leg.conf = Some(Arc::from(conf));
             }
             return;
         };
@@ -519,7 +520,7 @@ impl Bridge {
         }
         self.calls.move_leg(handle, &new_call);
         if let Some(leg) = self.calls.legs.get_mut(&handle) {
-            leg.conf = Some(conf.to_owned());
+            leg.conf = Some(Arc::from(conf));
             leg.peer = parties.peer.clone();
         }
         let transferring = parties.transferred_by.clone().unwrap_or_default();
@@ -528,6 +529,7 @@ impl Bridge {
             device: line.clone(),
             call: Some(new_call.clone()),
             local,
+            conf: Some(Arc::from(conf)),
             kind: EventKind::Transferred {
                 primary_old: new_call.clone(),
                 secondary_old: Some(old_call.clone()),
@@ -565,6 +567,7 @@ impl Bridge {
             call: Some(leg.call_id.clone()),
             local,
             kind,
+            conf: leg.conf.clone(),
         };
         if !leg.own_cleared {
             let releasing = if leg.peer_cleared { leg.peer.clone() } else { Party::Device(leg.line.clone()) };
@@ -596,7 +599,7 @@ impl Leg {
             handle,
             line,
             call_id,
-            conf: conf.map(str::to_owned),
+            conf: conf.map(Arc::from),
             incoming,
             make_call,
             phase: CallPhase::Idle,
@@ -619,7 +622,13 @@ impl Leg {
     }
 
     fn event(&self, kind: EventKind) -> DeviceEvent {
-        DeviceEvent { device: self.line.clone(), call: Some(self.call_id.clone()), local: self.local, kind }
+        DeviceEvent {
+            device: self.line.clone(),
+            call: Some(self.call_id.clone()),
+            local: self.local,
+            kind,
+            conf: self.conf.clone(),
+        }
     }
 
     fn me(&self) -> Party {

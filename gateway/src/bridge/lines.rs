@@ -268,6 +268,7 @@ impl Bridge {
                     device: line.device.clone(),
                     call: None,
                     local: LocalState::Null,
+                    conf: None,
                     kind: EventKind::Forwarding { kind, on: new.is_some(), to: new.cloned() },
                 });
             }
@@ -457,6 +458,7 @@ impl Bridge {
                     device: line.device.clone(),
                     call: None,
                     local: LocalState::Null,
+                    conf: None,
                     kind: if in_service { EventKind::BackInService } else { EventKind::OutOfService },
                 });
             }
@@ -466,6 +468,7 @@ impl Bridge {
                     device: line.device.clone(),
                     call: None,
                     local: LocalState::Null,
+                    conf: None,
                     kind: EventKind::DoNotDisturb { on: dnd },
                 });
             }

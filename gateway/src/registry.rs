@@ -1,0 +1,211 @@
+//! The registry: the shared, always-current mirror of every PBX's lines and calls, and the bus
+//! that carries their events to any number of subscribers.
+//!
+//! Each PBX link is the single writer of its own lines and calls: after applying a batch of PBX
+//! records to its bridge it copies the lines and calls that changed into the registry and then
+//! publishes the events, so that a subscriber that reacts to an event with a snapshot sees the
+//! state the event describes.
+//!
+//! `DashMap` is used because reads (snapshots, access checks, routing of requests) come from
+//! every connection task concurrently while writes come from a few link tasks, and every
+//! critical section is a short map operation: sharded locks keep readers from contending, and
+//! no guard is ever held across an `.await` (enforced by `clippy.toml`). The map type never
+//! appears in a signature.
+//!
+//! The bus is a `tokio::sync::broadcast` channel: one shared ring buffer, a cursor per
+//! subscriber. A subscriber that falls behind by more than the capacity loses the oldest
+//! events and learns how many (`Lagged`), which the CSTA server reports to its client.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use tokio::sync::broadcast;
+
+use crate::bridge::{Bridge, CallSnapshot, Line};
+use crate::events::{CallId, DeviceEvent, DeviceId};
+
+/// A line as published: the bridge's line plus the PBX it belongs to and its calls.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct LineView {
+    /// The PBX system's configured name.
+    pub pbx: Arc<str>,
+    /// The line.
+    pub line: Line,
+    /// Calls at the line, the line's own connection first in each.
+    pub calls: Vec<CallSnapshot>,
+}
+
+/// The state of one PBX system's link.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct LinkStatus {
+    /// Whether the master (or standby) session is up.
+    pub up: bool,
+    /// Whether start-up found every line (or the line-determination timeout passed).
+    pub ready: bool,
+    /// The URL of the PBX in use.
+    pub url: String,
+    /// Slave locations with a session up.
+    pub slaves_up: Vec<String>,
+    /// The last error, if the link is down.
+    pub last_error: Option<String>,
+}
+
+/// What the bus carries.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Published {
+    /// An event at one device.
+    Device(DeviceEvent),
+    /// The set of lines of a PBX changed (lines added, removed or renamed).
+    LinesChanged {
+        /// The PBX system.
+        pbx: Arc<str>,
+    },
+}
+
+/// The registry handle; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    lines: DashMap<DeviceId, LineView>,
+    calls: DashMap<CallId, (Arc<str>, CallSnapshot)>,
+    links: DashMap<Arc<str>, LinkStatus>,
+    bus: broadcast::Sender<Arc<Published>>,
+    published: AtomicU64,
+    lines_version: AtomicU64,
+}
+
+impl Registry {
+    /// An empty registry whose bus keeps up to `capacity` events per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        let (bus, _) = broadcast::channel(capacity.max(16));
+        Self {
+            inner: Arc::new(Inner {
+                lines: DashMap::new(),
+                calls: DashMap::new(),
+                links: DashMap::new(),
+                bus,
+                published: AtomicU64::new(0),
+                lines_version: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Subscribes to every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
+        self.inner.bus.subscribe()
+    }
+
+    /// Copies the given lines (and their calls) from a PBX's bridge; lines the bridge no longer
+    /// has are removed. Also refreshes the calls listed in `calls`.
+    pub fn sync_from(&self, pbx: &Arc<str>, bridge: &Bridge, devices: &[DeviceId], calls: &[CallId]) {
+        for device in devices {
+            match bridge.line(device) {
+                Some(line) => {
+                    let view = LineView {
+                        pbx: pbx.clone(),
+                        line: line.clone(),
+                        calls: bridge.calls_at(device),
+                    };
+                    self.inner.lines.insert(device.clone(), view);
+                }
+                None => {
+                    self.inner.lines.remove_if(device, |_, view| &view.pbx == pbx);
+                }
+            }
+        }
+        for call in calls {
+            match bridge.call(call) {
+                Some(snapshot) => {
+                    self.inner.calls.insert(call.clone(), (pbx.clone(), snapshot));
+                }
+                None => {
+                    self.inner.calls.remove(call);
+                }
+            }
+        }
+    }
+
+    /// Replaces every line and call of a PBX with the bridge's (after start-up or a resync).
+    pub fn sync_all(&self, pbx: &Arc<str>, bridge: &Bridge) {
+        let devices: Vec<DeviceId> = bridge.lines().map(|line| line.device.clone()).collect();
+        self.inner.lines.retain(|device, view| &view.pbx != pbx || devices.contains(device));
+        let calls = bridge.call_ids();
+        self.inner.calls.retain(|id, (owner, _)| owner != pbx || calls.contains(id));
+        self.sync_from(pbx, bridge, &devices, &calls);
+    }
+
+    /// Publishes events in order.
+    pub fn publish(&self, events: impl IntoIterator<Item = DeviceEvent>) {
+        for event in events {
+            self.inner.published.fetch_add(1, Ordering::Relaxed);
+            // No subscriber is not an error: nobody monitors anything yet.
+            let _ = self.inner.bus.send(Arc::new(Published::Device(event)));
+        }
+    }
+
+    /// Tells subscribers that a PBX's set of lines changed.
+    pub fn publish_lines_changed(&self, pbx: &Arc<str>) {
+        self.inner.lines_version.fetch_add(1, Ordering::Relaxed);
+        let _ = self.inner.bus.send(Arc::new(Published::LinesChanged { pbx: pbx.clone() }));
+    }
+
+    /// Records the state of a PBX link.
+    pub fn set_link(&self, pbx: &Arc<str>, status: LinkStatus) {
+        self.inner.links.insert(pbx.clone(), status);
+    }
+
+    /// A line by device id.
+    pub fn line(&self, device: &str) -> Option<LineView> {
+        self.inner.lines.get(device).map(|view| view.clone())
+    }
+
+    /// Every line, ordered by device id.
+    pub fn lines(&self) -> Vec<LineView> {
+        let mut lines: Vec<LineView> = self.inner.lines.iter().map(|view| view.clone()).collect();
+        lines.sort_by(|a, b| a.line.device.cmp(&b.line.device));
+        lines
+    }
+
+    /// The number of lines.
+    pub fn line_count(&self) -> usize {
+        self.inner.lines.len()
+    }
+
+    /// The number of lines in service.
+    pub fn lines_in_service(&self) -> usize {
+        self.inner.lines.iter().filter(|view| view.line.in_service).count()
+    }
+
+    /// A call by id, with the PBX it belongs to.
+    pub fn call(&self, id: &str) -> Option<(Arc<str>, CallSnapshot)> {
+        self.inner.calls.get(id).map(|entry| entry.clone())
+    }
+
+    /// The number of calls.
+    pub fn call_count(&self) -> usize {
+        self.inner.calls.len()
+    }
+
+    /// The state of every PBX link, ordered by name.
+    pub fn links(&self) -> Vec<(Arc<str>, LinkStatus)> {
+        let mut links: Vec<(Arc<str>, LinkStatus)> =
+            self.inner.links.iter().map(|entry| (entry.key().clone(), entry.value().clone())).collect();
+        links.sort_by(|a, b| a.0.cmp(&b.0));
+        links
+    }
+
+    /// Events published since start.
+    pub fn published(&self) -> u64 {
+        self.inner.published.load(Ordering::Relaxed)
+    }
+
+    /// A counter that grows whenever some PBX's set of lines changes.
+    pub fn lines_version(&self) -> u64 {
+        self.inner.lines_version.load(Ordering::Relaxed)
+    }
+}

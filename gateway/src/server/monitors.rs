@@ -1,0 +1,150 @@
+//! The monitors of one connection (or parked session): which devices, which events.
+
+use std::collections::{BTreeMap, HashMap};
+
+use csta::ids::MonitorCrossRefId;
+use csta::types::{
+    CallControlFilterItem as Cc, LogicalDeviceFeatureFilterItem as Ld, MaintenanceFilterItem as Mt,
+    MonitorFilter,
+};
+
+use crate::events::{DeviceId, EventKind};
+
+/// A device monitor.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Monitor {
+    /// The cross-reference id every event of the monitor carries.
+    pub cross_ref: MonitorCrossRefId,
+    /// The monitored device.
+    pub device: DeviceId,
+    /// Events the client does not want (`true` = filtered out).
+    pub filter: MonitorFilter,
+}
+
+/// The monitors of a connection, by cross-reference id and by device.
+#[derive(Clone, Debug, Default)]
+pub struct Monitors {
+    by_ref: BTreeMap<String, Monitor>,
+    by_device: HashMap<DeviceId, Vec<String>>,
+}
+
+impl Monitors {
+    /// Adds a monitor.
+    pub fn add(&mut self, monitor: Monitor) {
+        let key = monitor.cross_ref.as_str().to_owned();
+        self.by_device.entry(monitor.device.clone()).or_default().push(key.clone());
+        self.by_ref.insert(key, monitor);
+    }
+
+    /// Removes a monitor by cross-reference id.
+    pub fn remove(&mut self, cross_ref: &str) -> Option<Monitor> {
+        let monitor = self.by_ref.remove(cross_ref)?;
+        if let Some(refs) = self.by_device.get_mut(&monitor.device) {
+            refs.retain(|key| key != cross_ref);
+            if refs.is_empty() {
+                self.by_device.remove(&monitor.device);
+            }
+        }
+        Some(monitor)
+    }
+
+    /// The monitors of a device.
+    pub fn of_device<'a>(&'a self, device: &DeviceId) -> impl Iterator<Item = &'a Monitor> + 'a {
+        self.by_device
+            .get(device)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.by_ref.get(key))
+    }
+
+    /// Whether some monitor covers the device.
+    pub fn covers(&self, device: &DeviceId) -> bool {
+        self.by_device.contains_key(device)
+    }
+
+    /// Every monitor, ordered by cross-reference id.
+    pub fn iter(&self) -> impl Iterator<Item = &Monitor> {
+        self.by_ref.values()
+    }
+
+    /// The number of monitors.
+    pub fn len(&self) -> usize {
+        self.by_ref.len()
+    }
+
+    /// Whether there is no monitor.
+    pub fn is_empty(&self) -> bool {
+        self.by_ref.is_empty()
+    }
+}
+
+/// Whether a monitor with `filter` reports an event of `kind` (ECMA-269: a filter flag set to
+/// `true` suppresses the event; no filter reports everything).
+pub fn wants(filter: &MonitorFilter, kind: &EventKind) -> bool {
+    let call = |item: Cc| !filter.call_control.is_some_and(|set| set.contains(item));
+    let logical = |item: Ld| !filter.logical_device_feature.is_some_and(|set| set.contains(item));
+    let maintenance = |item: Mt| !filter.maintenance.is_some_and(|set| set.contains(item));
+    match kind {
+        EventKind::ServiceInitiated { .. } => call(Cc::ServiceInitiated),
+        EventKind::Originated { .. } => call(Cc::Originated),
+        EventKind::Delivered { .. } => call(Cc::Delivered),
+        EventKind::Established { .. } => call(Cc::Established),
+        EventKind::Held { .. } => call(Cc::Held),
+        EventKind::Retrieved { .. } => call(Cc::Retrieved),
+        EventKind::ConnectionCleared { .. } => call(Cc::ConnectionCleared),
+        EventKind::CallCleared { .. } => call(Cc::CallCleared),
+        EventKind::Diverted { .. } => call(Cc::Diverted),
+        EventKind::Transferred { .. } => call(Cc::Transferred),
+        EventKind::Conferenced { .. } => call(Cc::Conferenced),
+        EventKind::Failed { .. } => call(Cc::Failed),
+        EventKind::Queued { .. } => call(Cc::Queued),
+        EventKind::NetworkReached { .. } => call(Cc::NetworkReached),
+        EventKind::DigitsDialed { .. } => call(Cc::DigitsDialed),
+        EventKind::Forwarding { .. } => logical(Ld::Forwarding),
+        EventKind::DoNotDisturb { .. } => logical(Ld::DoNotDisturb),
+        EventKind::BackInService => maintenance(Mt::BackInService),
+        EventKind::OutOfService => maintenance(Mt::OutOfService),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use csta::types::CallControlFilter;
+
+    use super::*;
+    use crate::events::Cause;
+
+    fn monitor(cross_ref: &str, device: &str) -> Monitor {
+        Monitor {
+            cross_ref: MonitorCrossRefId::new(cross_ref).unwrap(),
+            device: DeviceId::new(device),
+            filter: MonitorFilter::default(),
+        }
+    }
+
+    #[test]
+    fn monitors_are_found_by_device_and_removed_by_reference() {
+        let mut monitors = Monitors::default();
+        monitors.add(monitor("1", "201"));
+        monitors.add(monitor("2", "201"));
+        monitors.add(monitor("3", "202"));
+        assert_eq!(monitors.of_device(&DeviceId::new("201")).count(), 2);
+        assert!(monitors.remove("1").is_some());
+        assert!(monitors.remove("1").is_none());
+        assert_eq!(monitors.of_device(&DeviceId::new("201")).count(), 1);
+        monitors.remove("2");
+        assert!(!monitors.covers(&DeviceId::new("201")));
+        assert_eq!(monitors.len(), 1);
+    }
+
+    #[test]
+    fn true_flags_filter_events_out() {
+        let mut filter = MonitorFilter::default();
+        let held = EventKind::Held { holding: crate::events::Party::NotKnown, cause: Cause::Normal };
+        assert!(wants(&filter, &held));
+        filter.call_control = Some(CallControlFilter::empty().with(Cc::Held));
+        assert!(!wants(&filter, &held));
+        assert!(wants(&filter, &EventKind::CallCleared { cause: Cause::Normal }));
+        assert!(wants(&filter, &EventKind::BackInService));
+    }
+}
