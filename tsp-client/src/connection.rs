@@ -186,6 +186,15 @@ impl Connection {
     }
 }
 
+/// Connects once and runs the TLS handshake, then closes: checks address, port, CA file and
+/// server name of a configuration without logging in.
+pub fn check_reachable(config: &Config) -> Result<(), LinkError> {
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let socket = connect(config, tls.as_ref())?;
+    let _ = socket.tcp.shutdown(Shutdown::Both);
+    Ok(())
+}
+
 /// Messages to the supervisor.
 enum Control {
     Shutdown,
@@ -235,6 +244,8 @@ enum Write_ {
 struct Socket {
     tcp: TcpStream,
     tls: Option<Arc<Mutex<rustls::ClientConnection>>>,
+    /// Plaintext that arrived together with the end of the TLS handshake.
+    early: Vec<u8>,
 }
 
 enum Ended {
@@ -333,6 +344,7 @@ fn connect(
         }
     }
     let mut tcp = tcp.ok_or(LinkError::Connect(last))?;
+    let mut early = Vec::new();
     let io_error = |error: io::Error| LinkError::Io(error.kind());
     tcp.set_nodelay(true).map_err(io_error)?;
     let tls = match tls {
@@ -355,10 +367,13 @@ fn connect(
                 })?;
             }
             tcp.set_read_timeout(None).map_err(io_error)?;
+            let state = connection.process_new_packets()?;
+            early.resize(state.plaintext_bytes_to_read(), 0);
+            connection.reader().read_exact(&mut early).map_err(io_error)?;
             Some(Arc::new(Mutex::new(connection)))
         }
     };
-    Ok(Socket { tcp, tls })
+    Ok(Socket { tcp, tls, early })
 }
 
 fn run_link(
@@ -427,13 +442,14 @@ fn spawn_io(
     };
     let reader = {
         let tls = socket.tls.clone();
+        let early = socket.early.clone();
         let control = control.clone();
         let writer = writer_tx.clone();
         let events = Arc::clone(events);
         thread::Builder::new()
             .name("tsp-reader".to_owned())
             .spawn(move || {
-                let error = read_loop(read_half, tls.as_deref(), &writer, &control, &*events);
+                let error = read_loop(read_half, early, tls.as_deref(), &writer, &control, &*events);
                 let _ = control.send(Control::Lost(error));
             })
             .map_err(io_error)?
@@ -573,15 +589,27 @@ fn write_loop(
 
 fn read_loop(
     mut tcp: TcpStream,
+    mut buffer: Vec<u8>,
     tls: Option<&Mutex<rustls::ClientConnection>>,
     writer: &Sender<Write_>,
     control: &Sender<Control>,
     events: &dyn LinkEvents,
 ) -> LinkError {
     let mut raw = vec![0_u8; 16 * 1024];
-    let mut buffer: Vec<u8> = Vec::new();
     let mut router = wire::Router::default();
     loop {
+        // Frames already buffered first: the handshake may have brought some along.
+        loop {
+            let (consumed, routed) = match frame::decode(&buffer, MAX_FRAME) {
+                Err(error) => return LinkError::Frame(error),
+                Ok(None) => break,
+                Ok(Some(found)) => (found.len, router.route(found.invoke_id.value(), found.body)),
+            };
+            buffer.drain(..consumed);
+            if let Err(error) = deliver(routed, writer, control, events) {
+                return error;
+            }
+        }
         let count = match tcp.read(&mut raw) {
             Ok(0) => return LinkError::Closed,
             Ok(count) => count,
@@ -594,17 +622,6 @@ fn read_loop(
                 if let Err(error) = decrypt(tls, &raw[..count], &mut buffer, writer) {
                     return error;
                 }
-            }
-        }
-        loop {
-            let (consumed, incoming) = match frame::decode(&buffer, MAX_FRAME) {
-                Err(error) => return LinkError::Frame(error),
-                Ok(None) => break,
-                Ok(Some(found)) => (found.len, router.route(found.invoke_id.value(), found.body)),
-            };
-            buffer.drain(..consumed);
-            if let Err(error) = deliver(incoming, writer, control, events) {
-                return error;
             }
         }
     }

@@ -462,7 +462,7 @@ pub enum Output {
     },
     /// Send a CSTA request with this invoke id.
     Send {
-        /// Invoke id (1..=9998).
+        /// Invoke id (1..=8999).
         invoke: u16,
         /// The request.
         request: Request,
@@ -1440,10 +1440,12 @@ impl Model {
         Ok(connection)
     }
 
+    /// Requests need the link and a monitor that is started or starting: the gateway answers
+    /// MonitorStart before it handles a later request, so its events are recognised.
     fn require_link(&self, slot: usize) -> Result<(), Refusal> {
         let monitored = matches!(
             self.lines[slot].open.as_ref().map(|open| &open.monitor),
-            Some(Monitor::Active(_))
+            Some(Monitor::Active(_)) | Some(Monitor::Starting)
         );
         if self.link_up && monitored {
             Ok(())
@@ -1458,11 +1460,12 @@ impl Model {
         invoke
     }
 
-    /// Invoke ids cycle through 1..=9998 (9999 marks events), skipping those still pending.
+    /// Invoke ids cycle through 1..=8999, skipping those still pending; 9000..=9998 belong to
+    /// the connection's session requests and 9999 marks events.
     fn next_free_invoke(&mut self) -> u16 {
         loop {
             let invoke = self.next_invoke;
-            self.next_invoke = if invoke >= 9998 { 1 } else { invoke + 1 };
+            self.next_invoke = if invoke >= LAST_INVOKE { 1 } else { invoke + 1 };
             if !self.pending.contains_key(&invoke) {
                 return invoke;
             }
@@ -1686,6 +1689,9 @@ impl Line {
         }
     }
 }
+
+/// The last invoke id the model uses.
+const LAST_INVOKE: u16 = 8999;
 
 /// Call states in which a call is on hold at the line.
 const HELD_STATES: &[u32] = &[

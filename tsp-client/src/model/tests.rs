@@ -820,9 +820,10 @@ fn call_features_follow_the_state() {
 }
 
 #[test]
-fn invoke_ids_skip_9999_and_wrap() {
+fn invoke_ids_stay_below_the_session_range_and_wrap() {
     let mut model = Model::new(LineIds::default(), LineFilter::default());
-    model.next_invoke = 9998;
-    assert_eq!(model.next_free_invoke(), 9998);
+    model.next_invoke = 8999;
+    assert_eq!(model.next_free_invoke(), 8999);
     assert_eq!(model.next_free_invoke(), 1);
+    assert!(!crate::connection::SESSION_INVOKES.contains(&8999));
 }
