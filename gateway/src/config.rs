@@ -1047,7 +1047,8 @@ fn check_cross_references(
         }
     }
     let mut addresses = BTreeMap::new();
-    for listener in listeners {
+    // Port 0 asks the system for a free port: never a clash.
+    for listener in listeners.iter().filter(|listener| listener.address.port() != 0) {
         if let Some(other) = addresses.insert(listener.address, &listener.name) {
             collector.push(
                 format!("listener.{}.address", listener.name),

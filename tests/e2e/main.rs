@@ -1,0 +1,5 @@
+//! End-to-end tests: the gateway in-process, the PBX simulator over HTTP, CSTA clients over
+//! real TCP and TLS sockets.
+
+mod framing;
+mod sessions;
