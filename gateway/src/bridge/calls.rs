@@ -389,7 +389,9 @@ impl Bridge {
             (Some(_), Some(first)) if self.settings.use_first_leg2 => {
                 (Some(self.party(first)), Some(self.party(first)))
             }
-            (Some(last), first) => (Some(self.party(last)), first.map(|no| self.party(no))),
+            (Some(last), Some(first)) => (Some(self.party(last)), Some(self.party(first))),
+            // One diversion: the first diverting party is the last one.
+            (Some(last), None) => (Some(self.party(last)), Some(self.party(last))),
             (None, Some(first)) => (Some(self.party(first)), Some(self.party(first))),
             (None, None) => (None, None),
         };

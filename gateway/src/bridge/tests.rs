@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use pbx_soap::records::{CallInfo, CallState, Group, Info, Msg, No, PartyRole, UserInfo};
 
 use super::*;
+use crate::config::Numbering;
 use crate::events::{Cause, DeviceEvent, EventKind, LocalState, Party};
 
 const ALICE: i32 = 1;
@@ -296,7 +297,7 @@ fn hold_and_retrieve_are_seen_by_both_parties() {
 fn external_caller_is_shown_in_international_form_when_configured() {
     let mut settings = BridgeSettings::named("main");
     settings.full_e164 = true;
-    settings.numbering = crate::config::Numbering {
+    settings.numbering = Numbering {
         country_code: "49".into(),
         area_code: "30".into(),
         subscriber: "555".into(),
@@ -364,4 +365,31 @@ fn make_call_claims_the_next_outgoing_call() {
     assert_eq!(events[0].call, claimed);
     assert_eq!(events[0].kind, EventKind::ServiceInitiated { cause: Cause::MakeCall });
     assert_eq!(fixture.bridge.call_of_conf("c6"), claimed.as_ref());
+}
+
+#[test]
+fn forwarded_call_names_the_diverting_line() {
+    let mut fixture = Fixture::new();
+    // Bob calls Alice, whose immediate forward sends the call to Carol.
+    let events = fixture.feed(&[
+        rec(BOB, 10, 0x01, "r-setup", ("Alice", "201"), "fw"),
+        rec(3, 30, 0x81, "x-setup", ("Bob", "202"), "fw").with(PartyRole::Leg2, "Alice", "201"),
+        rec(BOB, 10, 0x04, "x-alert", ("Carol", "203"), "fw").with(PartyRole::Leg2, "Alice", "201"),
+    ]);
+    let carol = at(&events, "203");
+    assert_eq!(
+        carol[0].1,
+        EventKind::Delivered {
+            alerting: d("203"),
+            calling: d("202"),
+            called: d("201"),
+            last_redirection: Some(d("201")),
+            cause: Cause::CallForward,
+        }
+    );
+    let bob = at(&events, "202");
+    let EventKind::Delivered { alerting, last_redirection, .. } = &bob.last().unwrap().1 else {
+        panic!("{bob:?}")
+    };
+    assert_eq!((alerting, last_redirection), (&d("203"), &Some(d("201"))));
 }

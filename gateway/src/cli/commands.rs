@@ -236,7 +236,7 @@ where
 }
 
 /// The client configuration of the command-line options.
-pub fn client_config(args: &ClientArgs) -> ClientConfig {
+pub(super) fn client_config(args: &ClientArgs) -> ClientConfig {
     let mut config = ClientConfig::new(args.gateway.clone());
     if args.tls {
         config.tls = Some(ClientTls {
@@ -357,7 +357,7 @@ async fn find_call(
 }
 
 /// An error with its causes, one line.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

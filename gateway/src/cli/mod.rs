@@ -65,6 +65,7 @@ pub enum Command {
         /// Stop after this many events.
         #[arg(long)]
         count: Option<u64>,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -74,6 +75,7 @@ pub enum Command {
         from: String,
         /// The number to call.
         to: String,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -81,6 +83,7 @@ pub enum Command {
     Answer {
         /// The device.
         device: String,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -90,6 +93,7 @@ pub enum Command {
         device: String,
         /// The call id (default: the device's first call).
         call: Option<String>,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -97,6 +101,7 @@ pub enum Command {
     Hold {
         /// The device.
         device: String,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -104,6 +109,7 @@ pub enum Command {
     Retrieve {
         /// The device.
         device: String,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -113,6 +119,7 @@ pub enum Command {
         device: String,
         /// The destination.
         to: String,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -129,6 +136,7 @@ pub enum Command {
         /// Which forwarding.
         #[arg(long, value_enum, default_value_t = ForwardType::Immediate)]
         kind: ForwardType,
+        /// How to reach the gateway.
         #[command(flatten)]
         client: ClientArgs,
     },

@@ -18,7 +18,7 @@ pub(super) async fn verify(shared: &Shared, user: &str, password: &str) -> Optio
 }
 
 /// Whether a password matches a PHC hash.
-pub fn check(hash: &str, password: &str) -> bool {
+pub(super) fn check(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
         .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }

@@ -21,6 +21,7 @@ pub use auth::hash as hash_password;
 pub use codec::{CodecError, CstaCodec, RawFrame};
 pub use listener::BindError;
 pub use services::PRIVATE_NAMESPACE;
+pub use tls::TlsError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 

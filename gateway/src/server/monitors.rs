@@ -12,32 +12,32 @@ use crate::events::{DeviceId, EventKind};
 
 /// A device monitor.
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Monitor {
+pub(super) struct Monitor {
     /// The cross-reference id every event of the monitor carries.
-    pub cross_ref: MonitorCrossRefId,
+    pub(super) cross_ref: MonitorCrossRefId,
     /// The monitored device.
-    pub device: DeviceId,
+    pub(super) device: DeviceId,
     /// Events the client does not want (`true` = filtered out).
-    pub filter: MonitorFilter,
+    pub(super) filter: MonitorFilter,
 }
 
 /// The monitors of a connection, by cross-reference id and by device.
 #[derive(Clone, Debug, Default)]
-pub struct Monitors {
+pub(super) struct Monitors {
     by_ref: BTreeMap<String, Monitor>,
     by_device: HashMap<DeviceId, Vec<String>>,
 }
 
 impl Monitors {
     /// Adds a monitor.
-    pub fn add(&mut self, monitor: Monitor) {
+    pub(super) fn add(&mut self, monitor: Monitor) {
         let key = monitor.cross_ref.as_str().to_owned();
         self.by_device.entry(monitor.device.clone()).or_default().push(key.clone());
         self.by_ref.insert(key, monitor);
     }
 
     /// Removes a monitor by cross-reference id.
-    pub fn remove(&mut self, cross_ref: &str) -> Option<Monitor> {
+    pub(super) fn remove(&mut self, cross_ref: &str) -> Option<Monitor> {
         let monitor = self.by_ref.remove(cross_ref)?;
         if let Some(refs) = self.by_device.get_mut(&monitor.device) {
             refs.retain(|key| key != cross_ref);
@@ -49,7 +49,7 @@ impl Monitors {
     }
 
     /// The monitors of a device.
-    pub fn of_device<'a>(&'a self, device: &DeviceId) -> impl Iterator<Item = &'a Monitor> + 'a {
+    pub(super) fn of_device<'a>(&'a self, device: &DeviceId) -> impl Iterator<Item = &'a Monitor> + 'a {
         self.by_device
             .get(device)
             .into_iter()
@@ -58,29 +58,24 @@ impl Monitors {
     }
 
     /// Whether some monitor covers the device.
-    pub fn covers(&self, device: &DeviceId) -> bool {
+    pub(super) fn covers(&self, device: &DeviceId) -> bool {
         self.by_device.contains_key(device)
     }
 
-    /// Every monitor, ordered by cross-reference id.
-    pub fn iter(&self) -> impl Iterator<Item = &Monitor> {
-        self.by_ref.values()
-    }
-
     /// The number of monitors.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_ref.len()
     }
 
     /// Whether there is no monitor.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.by_ref.is_empty()
     }
 }
 
 /// Whether a monitor with `filter` reports an event of `kind` (ECMA-269: a filter flag set to
 /// `true` suppresses the event; no filter reports everything).
-pub fn wants(filter: &MonitorFilter, kind: &EventKind) -> bool {
+pub(super) fn wants(filter: &MonitorFilter, kind: &EventKind) -> bool {
     let call = |item: Cc| !filter.call_control.is_some_and(|set| set.contains(item));
     let logical = |item: Ld| !filter.logical_device_feature.is_some_and(|set| set.contains(item));
     let maintenance = |item: Mt| !filter.maintenance.is_some_and(|set| set.contains(item));

@@ -15,22 +15,22 @@ use super::monitors::Monitors;
 
 /// A session parked after its connection dropped.
 #[derive(Debug)]
-pub struct Parked {
+pub(super) struct Parked {
     /// The user the session belongs to.
-    pub user: String,
+    pub(super) user: String,
     /// The negotiated edition.
-    pub edition: Edition,
+    pub(super) edition: Edition,
     /// The session duration.
-    pub duration: Duration,
+    pub(super) duration: Duration,
     /// The monitors to hand back on re-attach.
-    pub monitors: Monitors,
+    pub(super) monitors: Monitors,
     /// When the session is dropped.
-    pub expires: Instant,
+    pub(super) expires: Instant,
 }
 
 /// Why a re-attach failed.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, thiserror::Error)]
-pub enum ReattachError {
+pub(super) enum ReattachError {
     /// No parked session has that id (never existed, expired, or still attached).
     #[error("no detached session with that id")]
     Unknown,
@@ -41,20 +41,20 @@ pub enum ReattachError {
 
 /// The parked sessions.
 #[derive(Debug, Default)]
-pub struct SessionStore {
+pub(crate) struct SessionStore {
     parked: Mutex<HashMap<String, Parked>>,
 }
 
 impl SessionStore {
     /// Parks a session whose connection dropped.
-    pub fn park(&self, id: String, session: Parked, now: Instant) {
+    pub(super) fn park(&self, id: String, session: Parked, now: Instant) {
         let mut parked = self.lock();
         parked.retain(|_, session| session.expires > now);
         parked.insert(id, session);
     }
 
     /// Takes a parked session back for `user`.
-    pub fn reattach(&self, id: &str, user: &str, now: Instant) -> Result<Parked, ReattachError> {
+    pub(super) fn reattach(&self, id: &str, user: &str, now: Instant) -> Result<Parked, ReattachError> {
         let mut parked = self.lock();
         parked.retain(|_, session| session.expires > now);
         match parked.get(id) {
@@ -65,7 +65,8 @@ impl SessionStore {
     }
 
     /// Drops expired sessions; returns how many remain parked.
-    pub fn expire(&self, now: Instant) -> usize {
+    #[cfg(test)]
+    fn expire(&self, now: Instant) -> usize {
         let mut parked = self.lock();
         parked.retain(|_, session| session.expires > now);
         parked.len()

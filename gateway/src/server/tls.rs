@@ -65,7 +65,7 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 }
 
 /// The rustls configuration of a listener.
-pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsError> {
+pub(super) fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
     let builder = match &tls.client_ca_file {
@@ -85,7 +85,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsError> {
 }
 
 /// The names of a client certificate: its subject common names and DNS names.
-pub fn certificate_names(cert: &CertificateDer<'_>) -> Vec<String> {
+pub(super) fn certificate_names(cert: &CertificateDer<'_>) -> Vec<String> {
     let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
         return Vec::new();
     };
