@@ -2326,6 +2326,21 @@ impl Model {
             .map_err(|Refused| self.refused(call, who, leg, "send DTMF"))
     }
 
+    /// Ends a call whatever its state: its parties hang up one after the other (normal
+    /// clearing) until no leg is left.
+    pub fn end_call(&mut self, call: CallRef, now: Duration) {
+        while let Some(leg) = self.calls_state.calls.get(&call.0).and_then(|state| {
+            state.legs.iter().copied().find(|leg| {
+                self.leg(*leg)
+                    .is_some_and(|l| l.kind != LegKind::Transferred)
+            })
+        }) {
+            self.hang_up(leg, cause::NORMAL, now);
+        }
+        self.remove_call_if_done(call.0);
+        self.settle();
+    }
+
     /// The conference id of a call.
     pub fn conf(&self, call: CallRef) -> Option<&str> {
         self.calls_state.calls.get(&call.0).map(|c| c.conf.as_str())

@@ -24,7 +24,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::envelope::{FindUserRequest, InitializeFlags};
-use crate::records::{AnyInfo, CallInfo, Device, Info, Msg, Presence, UserInfo};
+use crate::records::{AnyInfo, CallInfo, Device, Info, Presence, UserInfo};
+use crate::sim::config::SimConfig;
 use crate::sim::directory::{Directory, ForwardKind, Forwards, Node, Object, ObjectKind};
 
 pub use calls::{CallSnapshot, LegKind, LegSnapshot};
@@ -47,124 +48,6 @@ pub(crate) mod cause {
     pub(crate) const NON_SELECTED: i32 = 26;
     /// Invalid number format (incomplete number).
     pub(crate) const INVALID_NUMBER: i32 = 28;
-}
-
-/// Message names the model uses where the spec does not know the PBX's spelling (§6.2,
-/// §11.2); each can be changed to exercise a client's tolerance.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Vocabulary {
-    /// Sent to a caller after `r-setup` while the PBX routes the call; `None` skips it.
-    pub call_proc: Option<Msg>,
-    /// On the leg whose user holds or retrieves.
-    pub hold: Msg,
-    /// On the peer's leg when it is held, retrieved or parked.
-    pub held: Msg,
-    /// On a leg whose peer changed by a transfer or an unpark.
-    pub transferred: Msg,
-    /// On the new leg of a parked call.
-    pub parked: Msg,
-    /// On a leg after `UserCtComplete` (display update).
-    pub ct_complete: Msg,
-    /// On the leg of a user who sends DTMF or INFO.
-    pub info_sent: Msg,
-    /// On the leg that receives DTMF, INFO or UUI.
-    pub info_received: Msg,
-}
-
-impl Default for Vocabulary {
-    fn default() -> Self {
-        Self {
-            call_proc: Some(Msg::XCallProc),
-            hold: Msg::RFacility,
-            held: Msg::XFacility,
-            transferred: Msg::RCt,
-            parked: Msg::XFacility,
-            ct_complete: Msg::XCt,
-            info_sent: Msg::RInfo,
-            info_received: Msg::XInfo,
-        }
-    }
-}
-
-/// What `Version` reports.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct PbxIdentity {
-    /// `WSDLVersion`.
-    pub wsdl_version: i32,
-    /// `GatekeeperID`.
-    pub gatekeeper_id: String,
-    /// `FirmwareVersion`.
-    pub firmware: String,
-    /// `SerialNumber`.
-    pub serial: String,
-}
-
-impl Default for PbxIdentity {
-    fn default() -> Self {
-        Self {
-            wsdl_version: 1000,
-            gatekeeper_id: "sim.pbx.example".to_owned(),
-            firmware: "13r3 sr12 IP811[13.6012], Bootcode[13.6012], Hardware[811]".to_owned(),
-            serial: "00-90-33-51-00-01".to_owned(),
-        }
-    }
-}
-
-/// Behaviour settings of the model.
-#[derive(Clone, Debug)]
-pub struct ModelConfig {
-    /// This PBX's location name (the `h323` of its PBX object); objects whose `loc` is another
-    /// name are homed elsewhere.
-    pub location: String,
-    /// SOAP URLs of the other locations, for `LocationUrl`.
-    pub locations: BTreeMap<String, String>,
-    /// This PBX's own SOAP URL (`LocationUrl` of its own location).
-    pub own_url: String,
-    /// HTTP login of the administrator.
-    pub admin_user: String,
-    /// Password of the administrator.
-    pub admin_password: String,
-    /// Most records one `Poll` returns.
-    pub poll_batch: usize,
-    /// How long a session outlives the last HTTP connection that carried it.
-    pub session_expiry: Duration,
-    /// How long a call rings before `cfnr` applies.
-    pub no_answer: Duration,
-    /// Message names for the steps the spec leaves open.
-    pub vocabulary: Vocabulary,
-    /// Whether clearing a forward from the phone posts `cfg` (the real PBX does not: spec
-    /// §4.1 known issue).
-    pub phone_clear_posts_cfg: bool,
-    /// Whether a new user handle is told about calls already in progress (one record per leg
-    /// repeating the leg's last message).
-    pub report_existing_calls: bool,
-    /// Largest `FindUser` `count` honoured; larger counts are cut to it.
-    pub max_find_count: usize,
-    /// What `Version` reports.
-    pub identity: PbxIdentity,
-    /// Seed of session keys and conference ids.
-    pub seed: u64,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        Self {
-            location: "master".to_owned(),
-            locations: BTreeMap::new(),
-            own_url: String::new(),
-            admin_user: "admin".to_owned(),
-            admin_password: "ip800".to_owned(),
-            poll_batch: 100,
-            session_expiry: Duration::from_secs(10),
-            no_answer: Duration::from_secs(20),
-            vocabulary: Vocabulary::default(),
-            phone_clear_posts_cfg: false,
-            report_existing_calls: true,
-            max_find_count: 1000,
-            identity: PbxIdentity::default(),
-            seed: 0x5eed,
-        }
-    }
 }
 
 /// Who an HTTP request authenticated as.
@@ -367,7 +250,8 @@ struct ObjectState {
 /// The simulated PBX. See the module documentation.
 #[derive(Debug)]
 pub struct Model {
-    config: ModelConfig,
+    config: SimConfig,
+    own_url: String,
     nodes: Vec<Node>,
     objects: Vec<ObjectState>,
     sessions: BTreeMap<i32, Session>,
@@ -386,7 +270,7 @@ pub struct Model {
 
 impl Model {
     /// A PBX with the given configuration and directory, freshly started.
-    pub fn new(config: ModelConfig, directory: Directory) -> Self {
+    pub fn new(config: SimConfig, directory: Directory) -> Self {
         let (nodes, objects) = directory.into_parts();
         let objects = objects
             .into_iter()
@@ -401,6 +285,7 @@ impl Model {
         let rng = StdRng::seed_from_u64(config.seed);
         let mut model = Self {
             config,
+            own_url: String::new(),
             nodes,
             objects,
             sessions: BTreeMap::new(),
@@ -422,7 +307,7 @@ impl Model {
 
     /// Sets the URL `LocationUrl` reports for this PBX's own location (known once bound).
     pub fn set_own_url(&mut self, url: String) {
-        self.config.own_url = url;
+        self.own_url = url;
     }
 
     /// Simulates a PBX restart: every session, handle and call is gone without a record,
@@ -735,7 +620,7 @@ impl Model {
     /// form of the configured URL.
     pub fn location_url(&self, loc: &str, tls: bool) -> String {
         let url = if loc.is_empty() || loc == self.config.location {
-            self.config.own_url.clone()
+            self.own_url.clone()
         } else {
             self.config.locations.get(loc).cloned().unwrap_or_default()
         };
@@ -823,7 +708,7 @@ impl Model {
     }
 
     /// `Version`.
-    pub fn identity(&self) -> &PbxIdentity {
+    pub fn identity(&self) -> &crate::sim::config::PbxIdentity {
         &self.config.identity
     }
 
@@ -962,6 +847,25 @@ impl Model {
             })
             .map(|o| o.config.cn.clone())
             .collect()
+    }
+
+    /// The number an object is dialled with from the root node (node prefix + extension).
+    pub fn full_number(&self, cn: &str) -> Option<String> {
+        let config = &self.objects[self.live_object(cn)?].config;
+        (!config.e164.is_empty()).then(|| format!("{}{}", self.nodes[config.node].num, config.e164))
+    }
+
+    /// The line prefix of the first local trunk, if there is one.
+    pub fn trunk_prefix(&self) -> Option<String> {
+        self.objects
+            .iter()
+            .find(|o| {
+                !o.deleted
+                    && o.config.kind == ObjectKind::Gateway
+                    && !o.config.e164.is_empty()
+                    && self.is_local(&o.config)
+            })
+            .map(|o| o.config.e164.clone())
     }
 
     fn live_object(&self, cn: &str) -> Option<usize> {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::*;
-use crate::records::{PartyRole, PresenceStatus};
+use crate::records::{Msg, PartyRole, PresenceStatus};
 
 const DIRECTORY: &str = r#"
 [[node]]
@@ -114,10 +114,10 @@ struct Pbx {
 
 impl Pbx {
     fn new() -> Self {
-        Self::with(ModelConfig::default())
+        Self::with(SimConfig::default())
     }
 
-    fn with(config: ModelConfig) -> Self {
+    fn with(config: SimConfig) -> Self {
         let directory = Directory::from_toml(DIRECTORY).expect("test directory");
         let mut model = Model::new(config, directory);
         let (session, _) = model
@@ -261,9 +261,9 @@ fn conf_of(records: &[CallInfo]) -> String {
 #[test]
 fn initialize_dumps_the_scope_and_ends_with_an_empty_record() {
     let directory = Directory::from_toml(DIRECTORY).expect("directory");
-    let config = ModelConfig {
+    let config = SimConfig {
         poll_batch: 5,
-        ..ModelConfig::default()
+        ..SimConfig::default()
     };
     let mut model = Model::new(config, directory);
     let (session, key) = model
@@ -295,7 +295,7 @@ fn initialize_dumps_the_scope_and_ends_with_an_empty_record() {
 #[test]
 fn user_info_fields_follow_the_session_version() {
     let directory = Directory::from_toml(DIRECTORY).expect("directory");
-    let mut model = Model::new(ModelConfig::default(), directory);
+    let mut model = Model::new(SimConfig::default(), directory);
     let pbx800 = crate::envelope::WsdlVersion::Pbx800.flags();
     let (old, _) = model
         .initialize("_TAPI_", pbx800, Identity::Admin, None)
@@ -347,7 +347,7 @@ fn user_info_fields_follow_the_session_version() {
 #[test]
 fn sessions_check_identity_keys_and_restart() {
     let directory = Directory::from_toml(DIRECTORY).expect("directory");
-    let mut model = Model::new(ModelConfig::default(), directory);
+    let mut model = Model::new(SimConfig::default(), directory);
     assert_eq!(
         model.initialize("Nobody", InitializeFlags::default(), Identity::Admin, None),
         None
@@ -410,9 +410,9 @@ fn sessions_check_identity_keys_and_restart() {
 #[test]
 fn sessions_expire_after_their_last_connection_closes() {
     let directory = Directory::from_toml(DIRECTORY).expect("directory");
-    let config = ModelConfig {
+    let config = SimConfig {
         session_expiry: Duration::from_secs(5),
-        ..ModelConfig::default()
+        ..SimConfig::default()
     };
     let mut model = Model::new(config, directory);
     let (session, key) = model
@@ -817,9 +817,9 @@ fn forwards_apply_with_leg2_parties() {
 
 #[test]
 fn busy_and_no_answer_forwards() {
-    let mut pbx = Pbx::with(ModelConfig {
+    let mut pbx = Pbx::with(SimConfig {
         no_answer: Duration::from_secs(15),
-        ..ModelConfig::default()
+        ..SimConfig::default()
     });
     let (a, b, c) = (pbx.watch("A"), pbx.watch("B"), pbx.watch("C"));
     pbx.model
@@ -921,9 +921,9 @@ fn phone_side_forward_changes_post_cfg_except_clearing() {
         pbx.user_infos("B").is_empty(),
         "clearing on the phone posts nothing (spec §4.1)"
     );
-    let mut pbx = Pbx::with(ModelConfig {
+    let mut pbx = Pbx::with(SimConfig {
         phone_clear_posts_cfg: true,
-        ..ModelConfig::default()
+        ..SimConfig::default()
     });
     pbx.model
         .set_forward("B", ForwardKind::Busy, None)
@@ -1433,9 +1433,9 @@ fn new_handles_learn_calls_in_progress() {
         pbx.model.calls(77, "A"),
         Err(UnknownSession { session: 77 })
     );
-    let mut quiet = Pbx::with(ModelConfig {
+    let mut quiet = Pbx::with(SimConfig {
         report_existing_calls: false,
-        ..ModelConfig::default()
+        ..SimConfig::default()
     });
     let call = quiet.dial("A", "202");
     let b = quiet.watch("B");
@@ -1584,9 +1584,9 @@ fn location_urls() {
         "slave".to_owned(),
         "http://127.0.0.1:9/PBX0/user.soap".to_owned(),
     );
-    let mut pbx = Pbx::with(ModelConfig {
+    let mut pbx = Pbx::with(SimConfig {
         locations,
-        ..ModelConfig::default()
+        ..SimConfig::default()
     });
     pbx.model
         .set_own_url("http://127.0.0.1:8/PBX0/user.soap".into());
