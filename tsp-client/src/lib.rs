@@ -13,6 +13,9 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod ffi;
 pub mod connection;
 pub mod line_ids;
 pub mod model;

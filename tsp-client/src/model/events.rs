@@ -397,7 +397,7 @@ impl Model {
 
     fn origin_of(&self, calling: &Party) -> u32 {
         match calling {
-            Party::Known(id) if self.gateway_devices.contains(id) => origin::INTERNAL,
+            Party::Known(id) if self.gateway_devices.contains_key(id) => origin::INTERNAL,
             Party::Known(_) => origin::EXTERNAL,
             _ => origin::INBOUND,
         }

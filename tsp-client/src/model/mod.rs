@@ -13,7 +13,7 @@ mod events;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::config::LineFilter;
 use crate::line_ids::LineIds;
@@ -552,7 +552,8 @@ pub struct Model {
     ids: LineIds,
     ids_changed: bool,
     filter: LineFilter,
-    gateway_devices: BTreeSet<String>,
+    /// Every device the gateway reported (id → name), also those the filter hides.
+    gateway_devices: BTreeMap<String, String>,
     link_up: bool,
     device_id_base: u32,
     next_handle: usize,
@@ -658,7 +659,7 @@ impl Model {
             ids,
             ids_changed: false,
             filter,
-            gateway_devices: BTreeSet::new(),
+            gateway_devices: BTreeMap::new(),
             link_up: false,
             device_id_base: 0,
             next_handle: 0x1000,
@@ -687,7 +688,10 @@ impl Model {
     /// LINE_CREATE, removes vanished ones with LINE_REMOVE, renames, and starts monitors.
     pub fn set_devices(&mut self, devices: Vec<Device>) -> Vec<Output> {
         let mut out = Vec::new();
-        self.gateway_devices = devices.iter().map(|device| device.id.clone()).collect();
+        self.gateway_devices = devices
+            .iter()
+            .map(|device| (device.id.clone(), device.name.clone()))
+            .collect();
         let wanted: Vec<Device> = devices
             .into_iter()
             .filter(|device| self.filter.allows(&device.id, &device.key))
@@ -1343,6 +1347,11 @@ impl Model {
         view.mode = found.mode;
         view.features = features_in(found.state);
         Some(view)
+    }
+
+    /// Display names of the gateway's devices by device id (party names in LINECALLINFO).
+    pub fn device_names(&self) -> BTreeMap<String, String> {
+        self.gateway_devices.clone()
     }
 
     /// The driver handle of the line a call belongs to.
