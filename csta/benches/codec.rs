@@ -2,14 +2,17 @@
 //! `DeliveredEvent` (about 600 bytes) and a `MakeCall` request. Criterion prints the figures
 //! as elements (messages) per second.
 
+// Benchmarks are built by the current toolchain only, never by the Rust 1.63 Windows build.
+#![allow(clippy::incompatible_msrv)]
+
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use csta::call_control::MakeCall;
 use csta::events::{DeliveredEvent, Event};
 use csta::types::*;
-use csta::{frame, CallId, ConnectionId, DeviceId, Edition, InvokeId, Message, MonitorCrossRefId};
+use csta::{CallId, ConnectionId, DeviceId, Edition, InvokeId, Message, MonitorCrossRefId, frame};
 
 fn device(text: &str) -> DeviceId {
     DeviceId::new(text).unwrap()
@@ -32,9 +35,12 @@ fn delivered(full: bool) -> Event {
         user_data: None,
         cause: EventCause::NewCall,
         services_permitted: full.then(|| ServicesPermitted {
-            call_control: [CallControlService::AnswerCall, CallControlService::DeflectCall]
-                .into_iter()
-                .collect(),
+            call_control: [
+                CallControlService::AnswerCall,
+                CallControlService::DeflectCall,
+            ]
+            .into_iter()
+            .collect(),
             ..ServicesPermitted::default()
         }),
         network_calling_device: full.then(|| DeviceRef::Identifier(device("+4970319876543"))),

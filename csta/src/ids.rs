@@ -295,7 +295,12 @@ impl DeviceId {
             Self::new(text).map_err(|reason| invalid(name, text, ValueKind::DeviceId, reason))?;
         for (key, value) in element.attributes() {
             if !value.chars().all(is_xml_char) {
-                return Err(invalid(name, &value, ValueKind::DeviceId, ValueError::ControlChar));
+                return Err(invalid(
+                    name,
+                    &value,
+                    ValueKind::DeviceId,
+                    ValueError::ControlChar,
+                ));
             }
             if key == "typeOfNumber" {
                 id.type_of_number = Some(TypeOfNumber::parse(value.trim()));

@@ -33,6 +33,9 @@ macro_rules! messages {
         /// Requests, positive responses, server-initiated requests (`SystemStatus`,
         /// `SwitchingFunctionDevices`), events and `CSTAErrorCode` alike: the direction is the
         /// application's business.
+        // Events are the largest variants. Boxing them would cost an allocation per decoded
+        // event for no gain: a message is decoded once and then borrowed.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq, Eq)]
         #[non_exhaustive]
         pub enum Message {

@@ -825,8 +825,9 @@ impl ListItem for ConnectionListItem {
 }
 
 /// Well-formed XML content kept verbatim: the inside of `<private>`, of ECMA-354
-/// `applicationSpecificInfo` and `extensions`. Decoding keeps the exact bytes received;
-/// encoding writes them unchanged (non-ASCII characters as character references).
+/// `applicationSpecificInfo` and `extensions`. Decoding keeps the exact bytes received, except
+/// that non-ASCII characters become character references (the same XML, in the form in which
+/// it is written); encoding writes the bytes unchanged, so the output stays pure ASCII.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct RawXml(String);
 
@@ -860,8 +861,16 @@ impl RawXml {
     }
 
     /// Keeps the content of an element decoded from a well-formed document.
+    /// ASCII content is kept byte for byte; non-ASCII characters are stored as character
+    /// references (the form in which they are written), so decoding is stable.
     pub(crate) fn from_element(element: El<'_, '_>) -> Self {
-        Self(element.inner_xml().to_owned())
+        let inner = element.inner_xml();
+        if inner.is_ascii() {
+            return Self(inner.to_owned());
+        }
+        let mut ascii = Vec::with_capacity(inner.len() + 16);
+        Writer::new(&mut ascii, false).raw(inner);
+        Self(String::from_utf8_lossy(&ascii).into_owned())
     }
 }
 

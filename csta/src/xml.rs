@@ -49,12 +49,13 @@ impl<'a> Doc<'a> {
                 offset: position(&reader),
                 source,
             })?;
-            let after = position(&reader);
             let empty = matches!(event, Event::Empty(_));
             match event {
                 Event::Start(start) | Event::Empty(start) => {
-                    let tag_end = after.saturating_sub(if empty { 2 } else { 1 });
-                    let tag = src.get(before + 1..tag_end).ok_or(Error::Truncated)?;
+                    // The event borrows the input: find the tag by address, not by counting.
+                    let tag = span_in(src, &start).ok_or(Error::Truncated)?;
+                    let tag_offset = tag.as_ptr() as usize - src.as_ptr() as usize;
+                    let content_start = tag_offset + tag.len() + if empty { 2 } else { 1 };
                     let index = u32::try_from(nodes.len()).unwrap_or(NONE - 1);
                     let name_len = start.name().as_ref().len().min(tag.len());
                     let qname = tag.get(..name_len).unwrap_or(tag);
@@ -70,7 +71,7 @@ impl<'a> Doc<'a> {
                         first_child: NONE,
                         last_child: NONE,
                         next: NONE,
-                        inner: (after, after),
+                        inner: (content_start, content_start),
                     });
                     if let Some(&parent) = stack.last() {
                         let parent = &mut nodes[parent as usize];
@@ -96,12 +97,17 @@ impl<'a> Doc<'a> {
                         stack.push(index);
                     }
                 }
-                Event::End(_) => {
+                Event::End(end) => {
                     let index = match stack.pop() {
                         Some(index) => index,
                         None => return Err(Error::NoRoot),
                     };
-                    nodes[index as usize].inner.1 = before;
+                    // `</` precedes the name the event borrows.
+                    let name_offset = span_in(src, &end).map_or(before + 2, |name| {
+                        name.as_ptr() as usize - src.as_ptr() as usize
+                    });
+                    let node = &mut nodes[index as usize];
+                    node.inner.1 = name_offset.saturating_sub(2).max(node.inner.0);
                     if stack.is_empty() {
                         break;
                     }
@@ -110,8 +116,8 @@ impl<'a> Doc<'a> {
                     if let Some(&open) = stack.last() {
                         // Text events hold the raw text between markup, which is this slice of
                         // the (already UTF-8) input; fall back to decoding if it is not.
-                        let piece = match src.get(before..after) {
-                            Some(raw) if raw.len() == text.len() => Cow::Borrowed(raw),
+                        let piece = match span_in(src, &text) {
+                            Some(raw) => Cow::Borrowed(raw),
                             _ => text.decode().map_err(|error| Error::Xml {
                                 offset: before,
                                 source: error.into(),
@@ -186,6 +192,12 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// The part of `src` that `part` borrows, if it does and it is valid UTF-8 on its own.
+fn span_in<'a>(src: &'a str, part: &[u8]) -> Option<&'a str> {
+    let start = (part.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    src.get(start..start.checked_add(part.len())?)
+}
+
 fn position(reader: &Reader<&[u8]>) -> usize {
     usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
@@ -214,7 +226,7 @@ fn append_text<'a>(node: &mut Node<'a>, piece: Cow<'a, str>, offset: usize) -> R
     }
     let plain = piece
         .bytes()
-        .all(|byte| byte >= 0x20 && byte < 0x80 || matches!(byte, b'\t' | b'\n' | b'\r'));
+        .all(|byte| (0x20..0x80).contains(&byte) || matches!(byte, b'\t' | b'\n' | b'\r'));
     if !plain {
         for ch in piece.chars() {
             check_char(ch, offset)?;
@@ -260,7 +272,7 @@ impl<'d, 'a> El<'d, 'a> {
     /// The qualified name as written (`ns3:MonitorStart`).
     pub(crate) fn qname(&self) -> &'a str {
         let node = self.node();
-        &node.tag[..node.name_len]
+        node.tag.get(..node.name_len).unwrap_or(node.tag)
     }
 
     /// The local name (`MonitorStart`).

@@ -3,7 +3,7 @@
 use csta::events::{CallClearedEvent, Event};
 use csta::monitoring::MonitorStartResponse;
 use csta::types::EventCause;
-use csta::{frame, CallId, ConnectionId, Edition, InvokeId, Message, MonitorCrossRefId};
+use csta::{CallId, ConnectionId, Edition, InvokeId, Message, MonitorCrossRefId, frame};
 
 const ED3: &str = "http://www.ecma-international.org/standards/ecma-323/csta/ed3";
 
@@ -35,7 +35,13 @@ fn encoded_message_frame_has_declaration_length_and_invoke_id() {
         extensions: None,
     });
     let mut out = vec![0xEE];
-    frame::encode_message(InvokeId::new(42).unwrap(), &message, &Edition::Ed3, &mut out).unwrap();
+    frame::encode_message(
+        InvokeId::new(42).unwrap(),
+        &message,
+        &Edition::Ed3,
+        &mut out,
+    )
+    .unwrap();
     // 38 bytes of declaration + the 156 bytes above = 194 = 0xc2; with header 202 = 0xca.
     let expected_body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><MonitorStartResponse xmlns=\"{ED3}\">\
@@ -75,8 +81,13 @@ fn event_frames_carry_9999() {
 #[test]
 fn keepalive_frame() {
     let mut out = Vec::new();
-    frame::encode_message(InvokeId::new(0).unwrap(), &Message::Keepalive, &Edition::Ed3, &mut out)
-        .unwrap();
+    frame::encode_message(
+        InvokeId::new(0).unwrap(),
+        &Message::Keepalive,
+        &Edition::Ed3,
+        &mut out,
+    )
+    .unwrap();
     let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><keepalive/>";
     assert_eq!(body.len() + 8, 0x3a);
     assert_eq!(&out[..8], b"\x00\x00\x00\x3a0000");

@@ -664,3 +664,30 @@ fn check_stable(bytes: &[u8]) -> Result<(), TestCaseError> {
     }
     Ok(())
 }
+
+/// Inputs the fuzzer found; each one once broke a property.
+mod regressions {
+    use super::*;
+
+    fn stable(bytes: &[u8]) {
+        check_stable(bytes).unwrap();
+    }
+
+    #[test]
+    fn non_ascii_in_private_markup_is_stable() {
+        stable(
+            "<RequestSystemStatus><extensions><privateData><private><x a=\"\u{feff}\u{1b}\"/>\
+             \u{e9}</private></privateData></extensions></RequestSystemStatus>"
+                .as_bytes(),
+        );
+    }
+
+    #[test]
+    fn byte_order_mark_before_a_nameless_tag_does_not_panic() {
+        let input = b"\xef\xbb\xbfkl\x00%dd<\xef\xbb\xbf\x00\x00\x09\x09\x09\x09\x09\x09\x09\x09\
+                      \x09\x09\x09Ainterna}io\x09\x09\x09\x0d\x090\x09\x09\x09\x09\x09\
+                      dddddddddddddd)ve/>\x0a";
+        stable(input);
+        let _ = frame::decode(input, frame::MAX_FRAME_LEN);
+    }
+}

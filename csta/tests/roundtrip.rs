@@ -97,7 +97,7 @@ fn edition_6_fields_are_written_only_for_edition_6() {
     };
     let message = Message::Event(CstaEvent {
         monitor_cross_ref_id: MonitorCrossRefId::new("7").unwrap(),
-        event: event.clone().into(),
+        event: event.into(),
     });
     let ed6 = show(&message.to_bytes(&Edition::Ed6));
     assert!(ed6.contains("<calledDevice><deviceIdentifier>202</deviceIdentifier></calledDevice>"));
