@@ -278,43 +278,29 @@ macro_rules! empty_body {
     };
 }
 
-/// A structured value written as one element whose children are its fields (schema order).
-/// Same field syntax as [`body!`].
+/// A structured value written as one element whose children are its fields (schema order):
+/// a [`body!`] that also reads and writes itself as a child element.
 macro_rules! record {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident {
-            $(
-                $(#[$field_meta:meta])*
-                pub $field:ident : $ty:ty = $wire:literal $(| $alt:literal)* $(, if $cond:ident)?
-            ),* $(,)?
-        }
+        pub struct $name:ident { $($fields:tt)* }
     ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub struct $name {
-            $($(#[$field_meta])* pub $field: $ty,)*
+        body! {
+            $(#[$meta])*
+            pub struct $name { $($fields)* }
         }
 
         impl crate::xml::Field for $name {
-            #[allow(unused_variables)]
             fn read(
                 element: crate::xml::El<'_, '_>,
                 _name: &'static str,
             ) -> Result<Self, crate::error::Error> {
-                Ok(Self {
-                    $($field: crate::xml::Slot::take(element, &[$wire $(, $alt)*])?,)*
-                })
+                <Self as crate::xml::Body>::read(element)
             }
 
-            #[allow(unused_variables)]
             fn write(&self, writer: &mut crate::xml::Writer<'_>, name: &str) {
                 writer.open(name);
-                $(
-                    if true $(&& writer.$cond())? {
-                        crate::xml::Slot::put(&self.$field, writer, $wire);
-                    }
-                )*
+                crate::xml::Body::write(self, writer);
                 writer.close(name);
             }
         }

@@ -192,7 +192,7 @@ impl Body for StartApplicationSession {
     }
 
     fn write(&self, writer: &mut Writer<'_>) {
-        self.application_info.write(writer, "applicationInfo");
+        Field::write(&self.application_info, writer, "applicationInfo");
         if !self.requested_protocol_versions.is_empty() {
             writer.open("requestedProtocolVersions");
             for version in &self.requested_protocol_versions {

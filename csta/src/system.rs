@@ -269,7 +269,7 @@ impl Body for GetCstaFeaturesResponse {
             write_feature_lists(writer, "supportedEvents", &self.supported_events);
         }
         if let Some(extensions) = &self.extensions {
-            extensions.write(writer, "extensions");
+            Field::write(extensions, writer, "extensions");
         }
     }
 }

@@ -221,9 +221,7 @@ fn check_char(ch: char, offset: usize) -> Result<(), Error> {
 }
 
 fn append_text<'a>(node: &mut Node<'a>, piece: Cow<'a, str>, offset: usize) -> Result<(), Error> {
-    if node.first_child != NONE {
-        return Ok(());
-    }
+    // Checked even where the text is not kept: raw XML around it is kept and written back.
     let plain = piece
         .bytes()
         .all(|byte| (0x20..0x80).contains(&byte) || matches!(byte, b'\t' | b'\n' | b'\r'));
@@ -231,6 +229,9 @@ fn append_text<'a>(node: &mut Node<'a>, piece: Cow<'a, str>, offset: usize) -> R
         for ch in piece.chars() {
             check_char(ch, offset)?;
         }
+    }
+    if node.first_child != NONE {
+        return Ok(());
     }
     match node.text.take() {
         None => node.text = Some(piece),
@@ -515,6 +516,12 @@ impl<'o> Writer<'o> {
     /// `<name>123</name>`.
     pub(crate) fn unsigned(&mut self, name: &str, value: u32) {
         self.open(name);
+        self.decimal(value);
+        self.close(name);
+    }
+
+    /// The decimal digits of `value`.
+    fn decimal(&mut self, value: u32) {
         let mut digits = [0u8; 10];
         let mut at = digits.len();
         let mut rest = value;
@@ -528,7 +535,6 @@ impl<'o> Writer<'o> {
             }
         }
         self.out.extend_from_slice(&digits[at..]);
-        self.close(name);
     }
 
     /// Text or attribute content: markup characters as entities, everything outside printable
@@ -581,19 +587,7 @@ impl<'o> Writer<'o> {
 
     fn char_ref(&mut self, code: u32) {
         self.out.extend_from_slice(b"&#");
-        let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        let mut rest = code;
-        loop {
-            at -= 1;
-            // `rest % 10` is below 10, so the cast cannot truncate.
-            digits[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.out.extend_from_slice(&digits[at..]);
+        self.decimal(code);
         self.out.push(b';');
     }
 }

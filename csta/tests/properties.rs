@@ -107,39 +107,23 @@ fn state() -> BoxedStrategy<LocalConnectionState> {
     select(LocalConnectionState::ALL.to_vec()).boxed()
 }
 
+/// The flags of `all` whose bit is set in `bits`.
+fn pick<T: Copy, S: FromIterator<T>>(all: &[T], bits: u64) -> S {
+    all.iter()
+        .enumerate()
+        .filter(|(at, _)| bits & (1 << at) != 0)
+        .map(|(_, flag)| *flag)
+        .collect()
+}
+
 fn services() -> BoxedStrategy<ServicesPermitted> {
     any::<[u64; 5]>()
         .prop_map(|bits| ServicesPermitted {
-            call_control: CallControlService::ALL
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| bits[0] & (1 << at) != 0)
-                .map(|(_, flag)| *flag)
-                .collect(),
-            call_associated: CallAssociatedService::ALL
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| bits[1] & (1 << at) != 0)
-                .map(|(_, flag)| *flag)
-                .collect(),
-            media_attachment: MediaAttachmentService::ALL
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| bits[2] & (1 << at) != 0)
-                .map(|(_, flag)| *flag)
-                .collect(),
-            routeing: RouteingService::ALL
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| bits[3] & (1 << at) != 0)
-                .map(|(_, flag)| *flag)
-                .collect(),
-            voice: VoiceService::ALL
-                .iter()
-                .enumerate()
-                .filter(|(at, _)| bits[4] & (1 << at) != 0)
-                .map(|(_, flag)| *flag)
-                .collect(),
+            call_control: pick(CallControlService::ALL, bits[0]),
+            call_associated: pick(CallAssociatedService::ALL, bits[1]),
+            media_attachment: pick(MediaAttachmentService::ALL, bits[2]),
+            routeing: pick(RouteingService::ALL, bits[3]),
+            voice: pick(VoiceService::ALL, bits[4]),
         })
         .boxed()
 }
@@ -229,27 +213,11 @@ fn monitor_start() -> BoxedStrategy<Message> {
         connection().prop_map(MonitorObject::Call),
     ];
     let filter = option::of((any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
-        |(call_control, logical, maintenance)| {
-            MonitorFilter {
-                call_control: Some(
-                    CallControlFilterItem::ALL
-                        .iter()
-                        .enumerate()
-                        .filter(|(at, _)| call_control & (1 << at) != 0)
-                        .map(|(_, flag)| *flag)
-                        .collect(),
-                ),
-                logical_device_feature: Some(
-                    LogicalDeviceFeatureFilterItem::ALL
-                        .iter()
-                        .enumerate()
-                        .filter(|(at, _)| logical & (1 << at) != 0)
-                        .map(|(_, flag)| *flag)
-                        .collect(),
-                ),
-                maintenance: maintenance.then(MaintenanceFilter::all),
-                ..MonitorFilter::default()
-            }
+        |(call_control, logical, maintenance)| MonitorFilter {
+            call_control: Some(pick(CallControlFilterItem::ALL, call_control)),
+            logical_device_feature: Some(pick(LogicalDeviceFeatureFilterItem::ALL, logical)),
+            maintenance: maintenance.then(MaintenanceFilter::all),
+            ..MonitorFilter::default()
         },
     ));
     (
@@ -680,6 +648,16 @@ mod regressions {
              \u{e9}</private></privateData></extensions></RequestSystemStatus>"
                 .as_bytes(),
         );
+    }
+
+    #[test]
+    fn illegal_characters_after_a_child_element_are_rejected() {
+        let input = "<RequestSystemStatus><extensions><privateData><private><a/>\u{ffff}\
+                     </private></privateData></extensions></RequestSystemStatus>";
+        assert!(matches!(
+            Message::decode(input.as_bytes()),
+            Err(csta::Error::IllegalChar { code: 0xFFFF, .. })
+        ));
     }
 
     #[test]
