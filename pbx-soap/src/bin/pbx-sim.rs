@@ -185,6 +185,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            error!(%error, "cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     // The line is the readiness signal for scripts; if stdout is gone nobody is waiting.
     let _ = writeln!(stdout, "listening on {}", sim.url()).and_then(|()| stdout.flush());
@@ -197,7 +204,7 @@ async fn main() -> ExitCode {
             ..TrafficConfig::default()
         })
     });
-    shutdown_signal().await;
+    signals.recv().await;
     info!("stopping");
     if let Some(traffic) = traffic {
         traffic.stop().await;
@@ -206,30 +213,40 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Ctrl-C, and SIGTERM on Unix, registered before the readiness line so that a signal sent
+/// right after it is never lost.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Resolves when a stop signal arrives.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
         if let Err(error) = tokio::signal::ctrl_c().await {
             error!(%error, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -333,6 +333,18 @@ impl SimHandle {
             .with_model(|model, _| model.conf(call).map(str::to_owned))
     }
 
+    /// Waits until `condition` holds; it is checked now and again after every answered
+    /// request, opened or closed connection and timer run (no-answer forwards, session
+    /// expiry). Tests wrap it in a timeout.
+    pub async fn wait_for(&self, mut condition: impl FnMut(&Self) -> bool) {
+        let mut changes = self.shared.changes();
+        while !condition(self) {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Runs `f` on the model at the current time, under its lock; the records it queues are
     /// delivered as after any other operation. Keep `f` short: every request waits for it.
     pub fn with_model<R>(&self, f: impl FnOnce(&mut Model, Duration) -> R) -> R {

@@ -83,6 +83,8 @@ pub(crate) struct Shared {
     pub(crate) tracker: TaskTracker,
     timer: Notify,
     pub(crate) stall: watch::Sender<bool>,
+    /// Bumped after every request, connection change and timer run, for [`Shared::changes`].
+    changes: watch::Sender<u64>,
     pub(crate) faults: FaultCounters,
     connections: Mutex<HashMap<u64, CancellationToken>>,
     next_connection: AtomicU64,
@@ -110,6 +112,7 @@ impl Shared {
             tracker: TaskTracker::new(),
             timer: Notify::new(),
             stall: watch::Sender::new(false),
+            changes: watch::Sender::new(0),
             faults: FaultCounters::default(),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(1),
@@ -140,6 +143,16 @@ impl Shared {
         drop(state);
         self.timer.notify_one();
         result
+    }
+
+    /// Observes outside events: requests answered, connections opened or closed, timers run.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes
+            .send_modify(|count| *count = count.wrapping_add(1));
     }
 
     /// Closes every connection but `except` (the one asking for it).
@@ -187,6 +200,7 @@ pub(crate) async fn accept_loop(
         let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
         let token = shared.shutdown.child_token();
         lock(&shared.connections).insert(id, token.clone());
+        shared.changed();
         let task = Arc::clone(&shared);
         let tls = tls.clone();
         shared.tracker.spawn(async move {
@@ -194,6 +208,7 @@ pub(crate) async fn accept_loop(
             serve_connection(&task, stream, tls, id, &token).await;
             lock(&task.connections).remove(&id);
             task.with_model(|model, now| model.connection_closed(id, now));
+            task.changed();
             debug!(connection = id, %peer, "connection closed");
         });
     }
@@ -232,7 +247,11 @@ where
     let service = service_fn(move |request| {
         let shared = Arc::clone(&task);
         let doc_literal = Arc::clone(&doc_literal);
-        async move { shared.handle(request, id, &doc_literal).await }
+        async move {
+            let response = Arc::clone(&shared).handle(request, id, &doc_literal).await;
+            shared.changed();
+            response
+        }
     });
     let connection = http1::Builder::new().serve_connection(io, service);
     tokio::select! {
@@ -256,7 +275,10 @@ pub(crate) async fn timer_loop(shared: Arc<Shared>) {
             }
         };
         tokio::select! {
-            () = sleep => shared.with_model(|model, now| model.tick(now)),
+            () = sleep => {
+                shared.with_model(|model, now| model.tick(now));
+                shared.changed();
+            }
             () = shared.timer.notified() => {}
             () = shared.shutdown.cancelled() => return,
         }

@@ -701,8 +701,12 @@ impl Runner {
                 call,
                 conf,
             };
-            // A receiver that went away only loses the reports.
-            let _ = steps.send(report).await;
+            // A receiver that went away only loses the reports; a full channel holds the
+            // generator back, but not its stop.
+            tokio::select! {
+                _ = steps.send(report) => {}
+                () = self.cancel.cancelled() => {}
+            }
         }
         if last {
             self.end_script(script);
