@@ -177,7 +177,7 @@ impl LineFilter {
     pub fn parse(list: &str) -> Self {
         Self {
             allowed: list
-                .split(|c| c == ',' || c == ';' || c == '\n' || c == '\0')
+                .split([',', ';', '\n', '\0'])
                 .map(str::trim)
                 .filter(|entry| !entry.is_empty())
                 .map(str::to_owned)
@@ -187,7 +187,11 @@ impl LineFilter {
 
     /// Whether the line with this device id and key is exposed.
     pub fn allows(&self, device: &str, key: &str) -> bool {
-        self.allowed.is_empty() || self.allowed.iter().any(|entry| entry == device || entry == key)
+        self.allowed.is_empty()
+            || self
+                .allowed
+                .iter()
+                .any(|entry| entry == device || entry == key)
     }
 }
 
@@ -231,7 +235,10 @@ mod tests {
             tls: Some(1),
             ..minimal()
         };
-        assert_eq!(Config::from_raw(raw.clone()), Err(ConfigError::MissingCaFile));
+        assert_eq!(
+            Config::from_raw(raw.clone()),
+            Err(ConfigError::MissingCaFile)
+        );
         let config = Config::from_raw(RawConfig {
             tls_ca_file: Some("ca.pem".to_owned()),
             ..raw
@@ -249,13 +256,46 @@ mod tests {
     #[test]
     fn every_bad_value_has_its_error() {
         let cases = [
-            (RawConfig { server: Some("  ".to_owned()), ..minimal() }, ConfigError::MissingServer),
-            (RawConfig { port: None, ..minimal() }, ConfigError::MissingPort),
-            (RawConfig { port: Some(0), ..minimal() }, ConfigError::BadPort(0)),
-            (RawConfig { port: Some(70000), ..minimal() }, ConfigError::BadPort(70000)),
-            (RawConfig { tls: Some(2), ..minimal() }, ConfigError::BadTls(2)),
             (
-                RawConfig { reconnect_max_seconds: Some(0), ..minimal() },
+                RawConfig {
+                    server: Some("  ".to_owned()),
+                    ..minimal()
+                },
+                ConfigError::MissingServer,
+            ),
+            (
+                RawConfig {
+                    port: None,
+                    ..minimal()
+                },
+                ConfigError::MissingPort,
+            ),
+            (
+                RawConfig {
+                    port: Some(0),
+                    ..minimal()
+                },
+                ConfigError::BadPort(0),
+            ),
+            (
+                RawConfig {
+                    port: Some(70000),
+                    ..minimal()
+                },
+                ConfigError::BadPort(70000),
+            ),
+            (
+                RawConfig {
+                    tls: Some(2),
+                    ..minimal()
+                },
+                ConfigError::BadTls(2),
+            ),
+            (
+                RawConfig {
+                    reconnect_max_seconds: Some(0),
+                    ..minimal()
+                },
                 ConfigError::BadReconnect,
             ),
             (

@@ -65,7 +65,9 @@ impl LinkSender {
         let mut bytes = Vec::new();
         frame::encode_message(invoke, &message, &self.edition, &mut bytes)
             .map_err(LinkError::Frame)?;
-        self.writer.send(Write_::Frame(bytes)).map_err(|_| LinkError::Closed)
+        self.writer
+            .send(Write_::Frame(bytes))
+            .map_err(|_| LinkError::Closed)
     }
 }
 
@@ -222,7 +224,8 @@ impl Keepalive {
     }
 
     fn wake(&self) -> Instant {
-        self.answer_by.map_or(self.next_send, |answer_by| answer_by.min(self.next_send))
+        self.answer_by
+            .map_or(self.next_send, |answer_by| answer_by.min(self.next_send))
     }
 
     fn sent(&mut self, now: Instant) {
@@ -300,14 +303,16 @@ fn wait_for_shutdown(inbox: &Receiver<Control>, delay: Duration) -> bool {
     }
 }
 
-fn tls_config(tls: &TlsConfig) -> Result<(Arc<rustls::ClientConfig>, rustls::ServerName), LinkError> {
+fn tls_config(
+    tls: &TlsConfig,
+) -> Result<(Arc<rustls::ClientConfig>, rustls::ServerName), LinkError> {
     let ca_error = |kind| LinkError::CaFile {
         path: tls.ca_file.display().to_string(),
         kind,
     };
     let file = File::open(&tls.ca_file).map_err(|error| ca_error(error.kind()))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
-        .map_err(|error| ca_error(error.kind()))?;
+    let certs =
+        rustls_pemfile::certs(&mut BufReader::new(file)).map_err(|error| ca_error(error.kind()))?;
     let mut roots = rustls::RootCertStore::empty();
     let (added, _) = roots.add_parsable_certificates(&certs);
     if added == 0 {
@@ -350,12 +355,17 @@ fn connect(
     let tls = match tls {
         None => None,
         Some((client_config, name)) => {
-            let mut connection = rustls::ClientConnection::new(Arc::clone(client_config), name.clone())?;
-            tcp.set_read_timeout(Some(SETUP_TIMEOUT)).map_err(io_error)?;
+            let mut connection =
+                rustls::ClientConnection::new(Arc::clone(client_config), name.clone())?;
+            tcp.set_read_timeout(Some(SETUP_TIMEOUT))
+                .map_err(io_error)?;
             while connection.is_handshaking() {
                 connection.complete_io(&mut tcp).map_err(|error| {
                     // rustls reports certificate and protocol failures as InvalidData.
-                    match error.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                    match error
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                    {
                         Some(tls_error) => LinkError::Tls(tls_error.clone()),
                         None if error.kind() == io::ErrorKind::WouldBlock
                             || error.kind() == io::ErrorKind::TimedOut =>
@@ -369,7 +379,10 @@ fn connect(
             tcp.set_read_timeout(None).map_err(io_error)?;
             let state = connection.process_new_packets()?;
             early.resize(state.plaintext_bytes_to_read(), 0);
-            connection.reader().read_exact(&mut early).map_err(io_error)?;
+            connection
+                .reader()
+                .read_exact(&mut early)
+                .map_err(io_error)?;
             Some(Arc::new(Mutex::new(connection)))
         }
     };
@@ -406,8 +419,11 @@ fn run_link(
     let _ = threads.writer.join();
     let _ = socket.tcp.shutdown(Shutdown::Both);
     let _ = threads.reader.join();
-    if link.up {
+    // On shutdown the provider completes what is pending itself; no link-down noise.
+    if link.up && matches!(ended, Ended::Lost(_)) {
         events.link_down();
+    }
+    if link.up {
         backoff.reset();
     }
     ended
@@ -449,7 +465,14 @@ fn spawn_io(
         thread::Builder::new()
             .name("tsp-reader".to_owned())
             .spawn(move || {
-                let error = read_loop(read_half, early, tls.as_deref(), &writer, &control, &*events);
+                let error = read_loop(
+                    read_half,
+                    early,
+                    tls.as_deref(),
+                    &writer,
+                    &control,
+                    &*events,
+                );
                 let _ = control.send(Control::Lost(error));
             })
             .map_err(io_error)?
@@ -466,7 +489,12 @@ struct Link {
 }
 
 impl Link {
-    fn drive(&mut self, config: &Config, events: &dyn LinkEvents, inbox: &Receiver<Control>) -> Ended {
+    fn drive(
+        &mut self,
+        config: &Config,
+        events: &dyn LinkEvents,
+        inbox: &Receiver<Control>,
+    ) -> Ended {
         self.send_session(wire::login(&config.user, &config.password, SESSION_SECONDS));
         let login_deadline = Instant::now() + SETUP_TIMEOUT;
         let mut keepalive: Option<Keepalive> = None;
@@ -480,12 +508,12 @@ impl Link {
             let now = Instant::now();
             match received {
                 Ok(Control::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                    return Ended::Shutdown
+                    return Ended::Shutdown;
                 }
                 Ok(Control::Lost(error)) => return Ended::Lost(error),
                 Ok(Control::Session(Incoming::LoggedIn(session))) => {
                     keepalive = Some(Keepalive::new(now, session.duration));
-                    let edition = session.edition.clone();
+                    let edition = session.edition;
                     self.session = Some(session);
                     self.up = true;
                     events.link_up(LinkSender {
@@ -535,11 +563,13 @@ impl Link {
         let edition = self
             .session
             .as_ref()
-            .map_or_else(Edition::default, |session| session.edition.clone());
+            .map_or_else(Edition::default, |session| session.edition);
         let mut bytes = Vec::new();
         let encoded = InvokeId::new(invoke)
             .map_err(|_| LinkError::InvokeId(invoke))
-            .and_then(|id| frame::encode_message(id, &message, &edition, &mut bytes).map_err(LinkError::Frame));
+            .and_then(|id| {
+                frame::encode_message(id, &message, &edition, &mut bytes).map_err(LinkError::Frame)
+            });
         match encoded {
             Ok(()) => {
                 let _ = self.writer.send(Write_::Frame(bytes));
@@ -664,12 +694,12 @@ fn deliver(
     events: &dyn LinkEvents,
 ) -> Result<(), LinkError> {
     match routed {
-        wire::Routed::Session(session) => {
-            control.send(Control::Session(session)).map_err(|_| LinkError::Closed)
-        }
-        wire::Routed::Reply(bytes) => {
-            writer.send(Write_::Frame(bytes)).map_err(|_| LinkError::Closed)
-        }
+        wire::Routed::Session(session) => control
+            .send(Control::Session(session))
+            .map_err(|_| LinkError::Closed),
+        wire::Routed::Reply(bytes) => writer
+            .send(Write_::Frame(bytes))
+            .map_err(|_| LinkError::Closed),
         wire::Routed::Devices(devices) => {
             events.devices(devices);
             Ok(())

@@ -13,30 +13,30 @@
 
 use std::ffi::c_void;
 use std::fs::OpenOptions;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr;
 use std::sync::{Mutex, MutexGuard};
 
-use windows_sys::Win32::Foundation::{LocalFree, ERROR_SUCCESS};
+use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
-    CryptUnprotectData, CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB,
+    CRYPT_INTEGER_BLOB, CRYPTPROTECT_UI_FORBIDDEN, CryptUnprotectData,
 };
 use windows_sys::Win32::System::LibraryLoader::{
-    GetModuleFileNameW, GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-    GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+    GetModuleFileNameW, GetModuleHandleExW,
 };
 use windows_sys::Win32::System::Registry::{
-    RegGetValueW, RegSetKeyValueW, HKEY_LOCAL_MACHINE, REG_BINARY, REG_DWORD, REG_EXPAND_SZ,
-    REG_MULTI_SZ, REG_SZ, RRF_RT_ANY,
+    HKEY_LOCAL_MACHINE, REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ, RRF_RT_ANY,
+    RegGetValueW, RegSetKeyValueW,
 };
 use windows_sys::Win32::System::SystemInformation::GetTickCount;
 
 use crate::config::{Config, LogConfig, RawConfig};
 use crate::line_ids::{LineIdStore, LineIds, LineIdsError};
 use crate::model::Model;
-use crate::provider::{async_result, Callbacks, Provider};
+use crate::provider::{Callbacks, Provider, async_result};
 use crate::structs;
-use crate::tapi::{err, misc, msg, version, StructError};
+use crate::tapi::{StructError, err, misc, msg, version};
 
 /// The registry key of the configuration (under HKEY_LOCAL_MACHINE).
 const CONFIG_KEY: &str = "SOFTWARE\\cti-gateway\\TSP";
@@ -79,11 +79,15 @@ static LINE_PROCS: Mutex<Vec<(usize, LineEventProc)>> = Mutex::new(Vec::new());
 
 fn global() -> MutexGuard<'static, Global> {
     // A panic caught at an export leaves the state usable; take the lock over.
-    GLOBAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    GLOBAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn line_procs() -> MutexGuard<'static, Vec<(usize, LineEventProc)>> {
-    LINE_PROCS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    LINE_PROCS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs an export's body; a panic becomes `LINEERR_OPERATIONFAILED`.
@@ -198,7 +202,15 @@ impl Callbacks for TapiCallbacks {
         unsafe { (self.completion)(request, result) };
     }
 
-    fn line_event(&mut self, ht_line: usize, ht_call: usize, msg: u32, p1: usize, p2: usize, p3: usize) {
+    fn line_event(
+        &mut self,
+        ht_line: usize,
+        ht_call: usize,
+        msg: u32,
+        p1: usize,
+        p2: usize,
+        p3: usize,
+    ) {
         if let Some(event) = Self::line_proc(ht_line) {
             // SAFETY: the LINEEVENT procedure TAPI passed to TSPI_lineOpen for this line.
             unsafe { event(ht_line, ht_call, msg, p1, p2, p3) };
@@ -254,7 +266,15 @@ fn registry_value(key: &str, name: &str) -> Result<Option<RegValue>, u32> {
     let mut size = 0_u32;
     // SAFETY: valid NUL-terminated key and value names; a NULL buffer asks for the size.
     let status = unsafe {
-        RegGetValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), name.as_ptr(), RRF_RT_ANY, &mut kind, ptr::null_mut(), &mut size)
+        RegGetValueW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            name.as_ptr(),
+            RRF_RT_ANY,
+            &mut kind,
+            ptr::null_mut(),
+            &mut size,
+        )
     };
     if status == windows_sys::Win32::Foundation::ERROR_FILE_NOT_FOUND {
         return Ok(None);
@@ -280,9 +300,14 @@ fn registry_value(key: &str, name: &str) -> Result<Option<RegValue>, u32> {
     }
     data.truncate(size as usize);
     Ok(Some(match kind {
-        REG_DWORD if data.len() >= 4 => RegValue::Number(u32::from_le_bytes([data[0], data[1], data[2], data[3]])),
+        REG_DWORD if data.len() >= 4 => {
+            RegValue::Number(u32::from_le_bytes([data[0], data[1], data[2], data[3]]))
+        }
         REG_SZ | REG_EXPAND_SZ | REG_MULTI_SZ => {
-            let units: Vec<u16> = data.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).collect();
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+                .collect();
             // MULTI_SZ entries become newline-separated; trailing NULs are dropped.
             let text = String::from_utf16_lossy(&units);
             RegValue::Text(text.trim_end_matches('\0').replace('\0', "\n"))
@@ -321,13 +346,22 @@ fn unprotect(blob: &[u8]) -> Option<String> {
     // SAFETY: `input` points at `blob` for the duration of the call; DPAPI allocates the
     // output with LocalAlloc, freed below.
     let ok = unsafe {
-        CryptUnprotectData(&input, ptr::null_mut(), ptr::null(), ptr::null(), ptr::null(), CRYPTPROTECT_UI_FORBIDDEN, &mut output)
+        CryptUnprotectData(
+            &input,
+            ptr::null_mut(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            CRYPTPROTECT_UI_FORBIDDEN,
+            &mut output,
+        )
     };
     if ok == 0 || output.pbData.is_null() {
         return None;
     }
     // SAFETY: on success DPAPI returns cbData readable bytes at pbData.
-    let plain = unsafe { std::slice::from_raw_parts(output.pbData, output.cbData as usize) }.to_vec();
+    let plain =
+        unsafe { std::slice::from_raw_parts(output.pbData, output.cbData as usize) }.to_vec();
     // SAFETY: pbData was allocated by DPAPI with LocalAlloc.
     unsafe { LocalFree(output.pbData.cast()) };
     String::from_utf8(plain).ok()
@@ -366,7 +400,9 @@ impl LineIdStore for RegistryStore {
     fn load(&self) -> Result<Option<String>, LineIdsError> {
         match registry_value(STATE_KEY, LINE_IDS_VALUE) {
             Ok(Some(RegValue::Text(text))) => Ok(Some(text)),
-            Ok(Some(_)) => Err(LineIdsError::Registry(windows_sys::Win32::Foundation::ERROR_INVALID_DATA)),
+            Ok(Some(_)) => Err(LineIdsError::Registry(
+                windows_sys::Win32::Foundation::ERROR_INVALID_DATA,
+            )),
             Ok(None) => Ok(None),
             Err(status) => Err(LineIdsError::Registry(status)),
         }
@@ -377,7 +413,14 @@ impl LineIdStore for RegistryStore {
         let bytes = u32::try_from(data.len() * 2).map_err(|_| LineIdsError::Registry(0))?;
         // SAFETY: valid NUL-terminated names and a REG_SZ payload of `bytes` bytes.
         let status = unsafe {
-            RegSetKeyValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), name.as_ptr(), REG_SZ, data.as_ptr().cast(), bytes)
+            RegSetKeyValueW(
+                HKEY_LOCAL_MACHINE,
+                key.as_ptr(),
+                name.as_ptr(),
+                REG_SZ,
+                data.as_ptr().cast(),
+                bytes,
+            )
         };
         if status == ERROR_SUCCESS {
             Ok(())
@@ -432,12 +475,24 @@ fn prepare() -> Result<(Config, Model), i32> {
 /// # Safety
 /// `version_out` must be NULL or point to a writable DWORD.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineNegotiateTSPIVersion(device_id: u32, low: u32, high: u32, version_out: *mut u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineNegotiateTSPIVersion(
+    device_id: u32,
+    low: u32,
+    high: u32,
+    version_out: *mut u32,
+) -> i32 {
     boundary("TSPI_lineNegotiateTSPIVersion", || {
         non_null!(version_out);
         if device_id != version::INITIALIZE_NEGOTIATION {
             let known = with_provider(|provider| {
-                if provider.read(|model| model.line_by_device(device_id)).is_some() { 0 } else { err::BADDEVICEID }
+                if provider
+                    .read(|model| model.line_by_device(device_id))
+                    .is_some()
+                {
+                    0
+                } else {
+                    err::BADDEVICEID
+                }
             });
             if known != 0 {
                 return known;
@@ -514,7 +569,11 @@ pub unsafe extern "system" fn TSPI_providerInit(
             Err(code) => return code,
         };
         if model.line_count() != num_lines {
-            tracing::warn!(expected = model.line_count(), num_lines, "TAPI reports another line count");
+            tracing::warn!(
+                expected = model.line_count(),
+                num_lines,
+                "TAPI reports another line count"
+            );
         }
         model.set_device_id_base(line_device_id_base);
         let callbacks = TapiCallbacks {
@@ -522,11 +581,20 @@ pub unsafe extern "system" fn TSPI_providerInit(
             create: global.create_proc,
             h_provider: global.h_provider,
         };
-        global.provider = Some(Provider::start(&config, model, Box::new(RegistryStore), Box::new(callbacks)));
+        global.provider = Some(Provider::start(
+            &config,
+            model,
+            Box::new(RegistryStore),
+            Box::new(callbacks),
+        ));
         if !options.is_null() {
             put(options, 0);
         }
-        tracing::info!(lines = num_lines, base = line_device_id_base, "provider started");
+        tracing::info!(
+            lines = num_lines,
+            base = line_device_id_base,
+            "provider started"
+        );
         0
     })
 }
@@ -534,7 +602,10 @@ pub unsafe extern "system" fn TSPI_providerInit(
 /// `TSPI_providerShutdown`: completes what is pending and joins every thread; no callback
 /// follows.
 #[no_mangle]
-pub extern "system" fn TSPI_providerShutdown(_tspi_version: u32, _permanent_provider_id: u32) -> i32 {
+pub extern "system" fn TSPI_providerShutdown(
+    _tspi_version: u32,
+    _permanent_provider_id: u32,
+) -> i32 {
     boundary("TSPI_providerShutdown", || {
         let provider = {
             let mut global = global();
@@ -557,7 +628,11 @@ pub extern "system" fn TSPI_providerShutdown(_tspi_version: u32, _permanent_prov
 pub extern "system" fn TSPI_providerCreateLineDevice(temp_id: usize, device_id: u32) -> i32 {
     boundary("TSPI_providerCreateLineDevice", || {
         with_provider(|provider| {
-            match provider.apply(|model| model.create_line(temp_id, device_id).map(|()| ((), Vec::new()))) {
+            match provider.apply(|model| {
+                model
+                    .create_line(temp_id, device_id)
+                    .map(|()| ((), Vec::new()))
+            }) {
                 Ok(()) => 0,
                 Err(code) => code,
             }
@@ -585,7 +660,12 @@ pub extern "system" fn TSPI_providerRemove(_owner: usize, _permanent_provider_id
 
 /// `TSPI_providerGenericDialogData`: the provider opens no dialogs.
 #[no_mangle]
-pub extern "system" fn TSPI_providerGenericDialogData(_object_id: usize, _object_type: u32, _params: *mut c_void, _size: u32) -> i32 {
+pub extern "system" fn TSPI_providerGenericDialogData(
+    _object_id: usize,
+    _object_type: u32,
+    _params: *mut c_void,
+    _size: u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
@@ -602,7 +682,8 @@ pub unsafe extern "system" fn TSPI_providerUIIdentify(name: *mut u16) -> i32 {
         // SAFETY: looks up the module containing this function without changing its count.
         let found = unsafe {
             GetModuleHandleExW(
-                GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS
+                    | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
                 anchor,
                 &mut module,
             )
@@ -624,8 +705,18 @@ pub unsafe extern "system" fn TSPI_providerUIIdentify(name: *mut u16) -> i32 {
 /// # Safety
 /// Called by TAPI in an application process with its UI callback.
 #[no_mangle]
-pub unsafe extern "system" fn TUISPI_providerInstall(_callback: usize, _owner: usize, _permanent_provider_id: u32) -> i32 {
-    boundary("TUISPI_providerInstall", || if provider_registered() { err::NOMULTIPLEINSTANCE } else { 0 })
+pub unsafe extern "system" fn TUISPI_providerInstall(
+    _callback: usize,
+    _owner: usize,
+    _permanent_provider_id: u32,
+) -> i32 {
+    boundary("TUISPI_providerInstall", || {
+        if provider_registered() {
+            err::NOMULTIPLEINSTANCE
+        } else {
+            0
+        }
+    })
 }
 
 /// `TUISPI_providerRemove`: nothing to clean up beyond what TAPI removes.
@@ -633,7 +724,11 @@ pub unsafe extern "system" fn TUISPI_providerInstall(_callback: usize, _owner: u
 /// # Safety
 /// Called by TAPI in an application process with its UI callback.
 #[no_mangle]
-pub unsafe extern "system" fn TUISPI_providerRemove(_callback: usize, _owner: usize, _permanent_provider_id: u32) -> i32 {
+pub unsafe extern "system" fn TUISPI_providerRemove(
+    _callback: usize,
+    _owner: usize,
+    _permanent_provider_id: u32,
+) -> i32 {
     0
 }
 
@@ -642,7 +737,11 @@ pub unsafe extern "system" fn TUISPI_providerRemove(_callback: usize, _owner: us
 /// # Safety
 /// Called by TAPI in an application process with its UI callback.
 #[no_mangle]
-pub unsafe extern "system" fn TUISPI_providerConfig(_callback: usize, _owner: usize, _permanent_provider_id: u32) -> i32 {
+pub unsafe extern "system" fn TUISPI_providerConfig(
+    _callback: usize,
+    _owner: usize,
+    _permanent_provider_id: u32,
+) -> i32 {
     0
 }
 
@@ -668,7 +767,13 @@ fn provider_registered() -> bool {
 /// # Safety
 /// `hd_line` must be NULL or writable; `event` is TAPI's procedure for this line.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineOpen(device_id: u32, ht_line: usize, hd_line: *mut usize, tspi_version: u32, event: Option<LineEventProc>) -> i32 {
+pub unsafe extern "system" fn TSPI_lineOpen(
+    device_id: u32,
+    ht_line: usize,
+    hd_line: *mut usize,
+    tspi_version: u32,
+    event: Option<LineEventProc>,
+) -> i32 {
     boundary("TSPI_lineOpen", || {
         non_null!(hd_line);
         let event = match event {
@@ -700,9 +805,11 @@ pub unsafe extern "system" fn TSPI_lineOpen(device_id: u32, ht_line: usize, hd_l
 #[no_mangle]
 pub extern "system" fn TSPI_lineClose(line: usize) -> i32 {
     boundary("TSPI_lineClose", || {
-        let result = with_provider(|provider| match provider.apply(|model| model.close_line(line).map(|out| ((), out))) {
-            Ok(()) => 0,
-            Err(code) => code,
+        let result = with_provider(|provider| {
+            match provider.apply(|model| model.close_line(line).map(|out| ((), out))) {
+                Ok(()) => 0,
+                Err(code) => code,
+            }
         });
         global().versions.retain(|(handle, _)| *handle != line);
         result
@@ -713,9 +820,11 @@ pub extern "system" fn TSPI_lineClose(line: usize) -> i32 {
 #[no_mangle]
 pub extern "system" fn TSPI_lineCloseCall(call: usize) -> i32 {
     boundary("TSPI_lineCloseCall", || {
-        with_provider(|provider| match provider.apply(|model| model.close_call(call).map(|out| ((), out))) {
-            Ok(()) => 0,
-            Err(code) => code,
+        with_provider(|provider| {
+            match provider.apply(|model| model.close_call(call).map(|out| ((), out))) {
+                Ok(()) => 0,
+                Err(code) => code,
+            }
         })
     })
 }
@@ -725,12 +834,21 @@ pub extern "system" fn TSPI_lineCloseCall(call: usize) -> i32 {
 /// # Safety
 /// `caps` must be NULL or a LINEDEVCAPS of `dwTotalSize` bytes.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetDevCaps(device_id: u32, tspi_version: u32, _ext_version: u32, caps: *mut c_void) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetDevCaps(
+    device_id: u32,
+    tspi_version: u32,
+    _ext_version: u32,
+    caps: *mut c_void,
+) -> i32 {
     boundary("TSPI_lineGetDevCaps", || {
-        with_provider(|provider| match provider.read(|model| model.line_by_device(device_id)) {
-            Some(line) => fill(caps, |buf| structs::dev_caps(buf, tspi_version, provider.switch_info(), &line)),
-            None => err::BADDEVICEID,
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_device(device_id)) {
+                Some(line) => fill(caps, |buf| {
+                    structs::dev_caps(buf, tspi_version, provider.switch_info(), &line)
+                }),
+                None => err::BADDEVICEID,
+            },
+        )
     })
 }
 
@@ -739,13 +857,21 @@ pub unsafe extern "system" fn TSPI_lineGetDevCaps(device_id: u32, tspi_version: 
 /// # Safety
 /// `caps` must be NULL or a LINEADDRESSCAPS of `dwTotalSize` bytes.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetAddressCaps(device_id: u32, address_id: u32, _tspi_version: u32, _ext_version: u32, caps: *mut c_void) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetAddressCaps(
+    device_id: u32,
+    address_id: u32,
+    _tspi_version: u32,
+    _ext_version: u32,
+    caps: *mut c_void,
+) -> i32 {
     boundary("TSPI_lineGetAddressCaps", || {
-        with_provider(|provider| match provider.read(|model| model.line_by_device(device_id)) {
-            None => err::BADDEVICEID,
-            Some(_) if address_id != 0 => err::INVALADDRESSID,
-            Some(line) => fill(caps, |buf| structs::address_caps(buf, &line)),
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_device(device_id)) {
+                None => err::BADDEVICEID,
+                Some(_) if address_id != 0 => err::INVALADDRESSID,
+                Some(line) => fill(caps, |buf| structs::address_caps(buf, &line)),
+            },
+        )
     })
 }
 
@@ -756,10 +882,12 @@ pub unsafe extern "system" fn TSPI_lineGetAddressCaps(device_id: u32, address_id
 #[no_mangle]
 pub unsafe extern "system" fn TSPI_lineGetLineDevStatus(line: usize, status: *mut c_void) -> i32 {
     boundary("TSPI_lineGetLineDevStatus", || {
-        with_provider(|provider| match provider.read(|model| model.line_by_handle(line)) {
-            Some(view) => fill(status, |buf| structs::line_dev_status(buf, &view)),
-            None => err::INVALLINEHANDLE,
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_handle(line)) {
+                Some(view) => fill(status, |buf| structs::line_dev_status(buf, &view)),
+                None => err::INVALLINEHANDLE,
+            },
+        )
     })
 }
 
@@ -768,13 +896,19 @@ pub unsafe extern "system" fn TSPI_lineGetLineDevStatus(line: usize, status: *mu
 /// # Safety
 /// `status` must be NULL or a LINEADDRESSSTATUS of `dwTotalSize` bytes.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetAddressStatus(line: usize, address_id: u32, status: *mut c_void) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetAddressStatus(
+    line: usize,
+    address_id: u32,
+    status: *mut c_void,
+) -> i32 {
     boundary("TSPI_lineGetAddressStatus", || {
-        with_provider(|provider| match provider.read(|model| model.line_by_handle(line)) {
-            None => err::INVALLINEHANDLE,
-            Some(_) if address_id != 0 => err::INVALADDRESSID,
-            Some(view) => fill(status, |buf| structs::address_status(buf, &view)),
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_handle(line)) {
+                None => err::INVALLINEHANDLE,
+                Some(_) if address_id != 0 => err::INVALADDRESSID,
+                Some(view) => fill(status, |buf| structs::address_status(buf, &view)),
+            },
+        )
     })
 }
 
@@ -785,10 +919,12 @@ pub unsafe extern "system" fn TSPI_lineGetAddressStatus(line: usize, address_id:
 #[no_mangle]
 pub unsafe extern "system" fn TSPI_lineGetNumAddressIDs(line: usize, count: *mut u32) -> i32 {
     boundary("TSPI_lineGetNumAddressIDs", || {
-        with_provider(|provider| match provider.read(|model| model.line_by_handle(line)) {
-            Some(_) => put(count, 1),
-            None => err::INVALLINEHANDLE,
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_handle(line)) {
+                Some(_) => put(count, 1),
+                None => err::INVALLINEHANDLE,
+            },
+        )
     })
 }
 
@@ -797,7 +933,13 @@ pub unsafe extern "system" fn TSPI_lineGetNumAddressIDs(line: usize, count: *mut
 /// # Safety
 /// `address_id` must be NULL or writable; `address` NULL or a UTF-16 string.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetAddressID(line: usize, address_id: *mut u32, mode: u32, address: *const u16, _size: u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetAddressID(
+    line: usize,
+    address_id: *mut u32,
+    mode: u32,
+    address: *const u16,
+    _size: u32,
+) -> i32 {
     boundary("TSPI_lineGetAddressID", || {
         non_null!(address_id);
         if mode != misc::ADDRESSMODE_DIALABLEADDR {
@@ -807,11 +949,13 @@ pub unsafe extern "system" fn TSPI_lineGetAddressID(line: usize, address_id: *mu
             Some(wanted) => wanted,
             None => return err::INVALPOINTER,
         };
-        with_provider(|provider| match provider.read(|model| model.line_by_handle(line)) {
-            Some(view) if view.address == wanted.trim() => put(address_id, 0),
-            Some(_) => err::INVALADDRESS,
-            None => err::INVALLINEHANDLE,
-        })
+        with_provider(
+            |provider| match provider.read(|model| model.line_by_handle(line)) {
+                Some(view) if view.address == wanted.trim() => put(address_id, 0),
+                Some(_) => err::INVALADDRESS,
+                None => err::INVALLINEHANDLE,
+            },
+        )
     })
 }
 
@@ -836,14 +980,21 @@ pub unsafe extern "system" fn TSPI_lineGetCallAddressID(call: usize, address_id:
 #[no_mangle]
 pub unsafe extern "system" fn TSPI_lineGetCallInfo(call: usize, info: *mut c_void) -> i32 {
     boundary("TSPI_lineGetCallInfo", || {
-        let line = with_provider(|provider| provider.read(|model| model.line_of_call(call)).map_or(0, |line| line as i32));
+        let line = with_provider(|provider| {
+            provider
+                .read(|model| model.line_of_call(call))
+                .map_or(0, |line| line as i32)
+        });
         let tspi_version = version_of_line(line as usize);
         with_provider(|provider| {
-            let found = provider.read(|model| model.call(call).map(|view| (view, model.device_names())));
+            let found =
+                provider.read(|model| model.call(call).map(|view| (view, model.device_names())));
             match found {
                 Some((view, names)) => {
                     let name_of = |number: &str| names.get(number).cloned();
-                    fill(info, |buf| structs::call_info(buf, tspi_version, &view, &name_of))
+                    fill(info, |buf| {
+                        structs::call_info(buf, tspi_version, &view, &name_of)
+                    })
                 }
                 None => err::INVALCALLHANDLE,
             }
@@ -870,7 +1021,12 @@ pub unsafe extern "system" fn TSPI_lineGetCallStatus(call: usize, status: *mut c
 /// # Safety
 /// The pointers must be NULL or writable DWORDs.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetCallIDs(call: usize, address_id: *mut u32, call_id: *mut u32, related_call_id: *mut u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetCallIDs(
+    call: usize,
+    address_id: *mut u32,
+    call_id: *mut u32,
+    related_call_id: *mut u32,
+) -> i32 {
     boundary("TSPI_lineGetCallIDs", || {
         non_null!(address_id);
         non_null!(call_id);
@@ -891,7 +1047,15 @@ pub unsafe extern "system" fn TSPI_lineGetCallIDs(call: usize, address_id: *mut 
 /// # Safety
 /// `device_id` must be NULL or a VARSTRING.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetID(_line: usize, _address_id: u32, _call: usize, _select: u32, device_id: *mut c_void, _class: *const u16, _process: usize) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetID(
+    _line: usize,
+    _address_id: u32,
+    _call: usize,
+    _select: u32,
+    device_id: *mut c_void,
+    _class: *const u16,
+    _process: usize,
+) -> i32 {
     boundary("TSPI_lineGetID", || {
         non_null!(device_id);
         err::INVALDEVICECLASS
@@ -903,7 +1067,11 @@ pub unsafe extern "system" fn TSPI_lineGetID(_line: usize, _address_id: u32, _ca
 /// # Safety
 /// `extension_id` must be NULL or a writable LINEEXTENSIONID (16 bytes).
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGetExtensionID(_device_id: u32, _tspi_version: u32, extension_id: *mut u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGetExtensionID(
+    _device_id: u32,
+    _tspi_version: u32,
+    extension_id: *mut u32,
+) -> i32 {
     boundary("TSPI_lineGetExtensionID", || {
         non_null!(extension_id);
         for index in 0..4 {
@@ -916,7 +1084,13 @@ pub unsafe extern "system" fn TSPI_lineGetExtensionID(_device_id: u32, _tspi_ver
 
 /// `TSPI_lineNegotiateExtVersion`: no extensions.
 #[no_mangle]
-pub extern "system" fn TSPI_lineNegotiateExtVersion(_device_id: u32, _tspi_version: u32, _low: u32, _high: u32, _version: *mut u32) -> i32 {
+pub extern "system" fn TSPI_lineNegotiateExtVersion(
+    _device_id: u32,
+    _tspi_version: u32,
+    _low: u32,
+    _high: u32,
+    _version: *mut u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
@@ -938,7 +1112,11 @@ pub extern "system" fn TSPI_lineSetDefaultMediaDetection(_line: usize, _media_mo
 
 /// `TSPI_lineSetStatusMessages`: the provider reports everything; TAPI filters per app.
 #[no_mangle]
-pub extern "system" fn TSPI_lineSetStatusMessages(_line: usize, _line_states: u32, _address_states: u32) -> i32 {
+pub extern "system" fn TSPI_lineSetStatusMessages(
+    _line: usize,
+    _line_states: u32,
+    _address_states: u32,
+) -> i32 {
     0
 }
 
@@ -958,9 +1136,11 @@ pub extern "system" fn TSPI_lineSetMediaMode(call: usize, media_mode: u32) -> i3
 #[no_mangle]
 pub extern "system" fn TSPI_lineSetAppSpecific(call: usize, value: u32) -> i32 {
     boundary("TSPI_lineSetAppSpecific", || {
-        with_provider(|provider| match provider.apply(|model| model.set_app_specific(call, value).map(|out| ((), out))) {
-            Ok(()) => 0,
-            Err(code) => code,
+        with_provider(|provider| {
+            match provider.apply(|model| model.set_app_specific(call, value).map(|out| ((), out))) {
+                Ok(()) => 0,
+                Err(code) => code,
+            }
         })
     })
 }
@@ -977,7 +1157,9 @@ pub extern "system" fn TSPI_lineSetCurrentLocation(_location: u32) -> i32 {
 /// `info` must be NULL or a LINECALLHUBTRACKINGINFO of `dwTotalSize` bytes.
 #[no_mangle]
 pub unsafe extern "system" fn TSPI_lineGetCallHubTracking(_line: usize, info: *mut c_void) -> i32 {
-    boundary("TSPI_lineGetCallHubTracking", || fill(info, structs::call_hub_tracking))
+    boundary("TSPI_lineGetCallHubTracking", || {
+        fill(info, structs::call_hub_tracking)
+    })
 }
 
 /// `TSPI_lineSetCallHubTracking`: not available.
@@ -1014,7 +1196,8 @@ pub unsafe extern "system" fn TSPI_lineMakeCall(
             None => return err::INVALADDRESS,
         };
         request(request_id, |provider| {
-            let call = provider.apply(|model| model.make_call(request_id, line, ht_call, &destination))?;
+            let call =
+                provider.apply(|model| model.make_call(request_id, line, ht_call, &destination))?;
             put_handle(hd_call, call);
             Ok(())
         })
@@ -1023,17 +1206,31 @@ pub unsafe extern "system" fn TSPI_lineMakeCall(
 
 /// `TSPI_lineAnswer` → AnswerCall (user-user information is not supported and ignored).
 #[no_mangle]
-pub extern "system" fn TSPI_lineAnswer(request_id: u32, call: usize, _user_info: *const u8, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineAnswer(
+    request_id: u32,
+    call: usize,
+    _user_info: *const u8,
+    _size: u32,
+) -> i32 {
     boundary("TSPI_lineAnswer", || {
-        request(request_id, |provider| provider.apply(|model| model.answer(request_id, call).map(|out| ((), out))))
+        request(request_id, |provider| {
+            provider.apply(|model| model.answer(request_id, call).map(|out| ((), out)))
+        })
     })
 }
 
 /// `TSPI_lineDrop` → ClearConnection.
 #[no_mangle]
-pub extern "system" fn TSPI_lineDrop(request_id: u32, call: usize, _user_info: *const u8, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineDrop(
+    request_id: u32,
+    call: usize,
+    _user_info: *const u8,
+    _size: u32,
+) -> i32 {
     boundary("TSPI_lineDrop", || {
-        request(request_id, |provider| provider.apply(|model| model.drop_call(request_id, call).map(|out| ((), out))))
+        request(request_id, |provider| {
+            provider.apply(|model| model.drop_call(request_id, call).map(|out| ((), out)))
+        })
     })
 }
 
@@ -1041,7 +1238,9 @@ pub extern "system" fn TSPI_lineDrop(request_id: u32, call: usize, _user_info: *
 #[no_mangle]
 pub extern "system" fn TSPI_lineHold(request_id: u32, call: usize) -> i32 {
     boundary("TSPI_lineHold", || {
-        request(request_id, |provider| provider.apply(|model| model.hold(request_id, call).map(|out| ((), out))))
+        request(request_id, |provider| {
+            provider.apply(|model| model.hold(request_id, call).map(|out| ((), out)))
+        })
     })
 }
 
@@ -1049,7 +1248,9 @@ pub extern "system" fn TSPI_lineHold(request_id: u32, call: usize) -> i32 {
 #[no_mangle]
 pub extern "system" fn TSPI_lineUnhold(request_id: u32, call: usize) -> i32 {
     boundary("TSPI_lineUnhold", || {
-        request(request_id, |provider| provider.apply(|model| model.unhold(request_id, call).map(|out| ((), out))))
+        request(request_id, |provider| {
+            provider.apply(|model| model.unhold(request_id, call).map(|out| ((), out)))
+        })
     })
 }
 
@@ -1058,7 +1259,11 @@ pub extern "system" fn TSPI_lineUnhold(request_id: u32, call: usize) -> i32 {
 pub extern "system" fn TSPI_lineSwapHold(request_id: u32, active: usize, held: usize) -> i32 {
     boundary("TSPI_lineSwapHold", || {
         request(request_id, |provider| {
-            provider.apply(|model| model.swap_hold(request_id, active, held).map(|out| ((), out)))
+            provider.apply(|model| {
+                model
+                    .swap_hold(request_id, active, held)
+                    .map(|out| ((), out))
+            })
         })
     })
 }
@@ -1068,14 +1273,23 @@ pub extern "system" fn TSPI_lineSwapHold(request_id: u32, active: usize, held: u
 /// # Safety
 /// `destination` must be NULL or a UTF-16 string.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineBlindTransfer(request_id: u32, call: usize, destination: *const u16, _country_code: u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineBlindTransfer(
+    request_id: u32,
+    call: usize,
+    destination: *const u16,
+    _country_code: u32,
+) -> i32 {
     boundary("TSPI_lineBlindTransfer", || {
         let destination = match wide(destination) {
             Some(destination) => destination,
             None => return err::INVALADDRESS,
         };
         request(request_id, |provider| {
-            provider.apply(|model| model.blind_transfer(request_id, call, &destination).map(|out| ((), out)))
+            provider.apply(|model| {
+                model
+                    .blind_transfer(request_id, call, &destination)
+                    .map(|out| ((), out))
+            })
         })
     })
 }
@@ -1085,14 +1299,23 @@ pub unsafe extern "system" fn TSPI_lineBlindTransfer(request_id: u32, call: usiz
 /// # Safety
 /// `destination` must be NULL or a UTF-16 string.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineRedirect(request_id: u32, call: usize, destination: *const u16, _country_code: u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineRedirect(
+    request_id: u32,
+    call: usize,
+    destination: *const u16,
+    _country_code: u32,
+) -> i32 {
     boundary("TSPI_lineRedirect", || {
         let destination = match wide(destination) {
             Some(destination) => destination,
             None => return err::INVALADDRESS,
         };
         request(request_id, |provider| {
-            provider.apply(|model| model.redirect(request_id, call, &destination).map(|out| ((), out)))
+            provider.apply(|model| {
+                model
+                    .redirect(request_id, call, &destination)
+                    .map(|out| ((), out))
+            })
         })
     })
 }
@@ -1102,7 +1325,12 @@ pub unsafe extern "system" fn TSPI_lineRedirect(request_id: u32, call: usize, de
 /// # Safety
 /// `digits` must be NULL or a UTF-16 string.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineDial(request_id: u32, call: usize, digits: *const u16, _country_code: u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineDial(
+    request_id: u32,
+    call: usize,
+    digits: *const u16,
+    _country_code: u32,
+) -> i32 {
     boundary("TSPI_lineDial", || {
         let digits = match wide(digits) {
             Some(digits) => digits,
@@ -1137,7 +1365,8 @@ pub unsafe extern "system" fn TSPI_lineCompleteTransfer(
             _ => return err::INVALTRANSFERMODE,
         };
         request(request_id, |provider| {
-            let created = provider.apply(|model| model.complete_transfer(request_id, call, consult, conference))?;
+            let created = provider
+                .apply(|model| model.complete_transfer(request_id, call, consult, conference))?;
             if let Some(parent) = created {
                 put_handle(hd_conf_call, parent);
             }
@@ -1184,7 +1413,11 @@ pub unsafe extern "system" fn TSPI_lineForward(
             put_handle(hd_consult_call, 0);
         }
         request(request_id, |provider| {
-            provider.apply(|model| model.forward(request_id, line, entries).map(|out| ((), out)))
+            provider.apply(|model| {
+                model
+                    .forward(request_id, line, entries)
+                    .map(|out| ((), out))
+            })
         })
     })
 }
@@ -1194,7 +1427,13 @@ pub unsafe extern "system" fn TSPI_lineForward(
 /// # Safety
 /// `digits` must be NULL (cancel) or a UTF-16 string.
 #[no_mangle]
-pub unsafe extern "system" fn TSPI_lineGenerateDigits(call: usize, end_to_end_id: u32, _digit_mode: u32, digits: *const u16, _duration: u32) -> i32 {
+pub unsafe extern "system" fn TSPI_lineGenerateDigits(
+    call: usize,
+    end_to_end_id: u32,
+    _digit_mode: u32,
+    digits: *const u16,
+    _duration: u32,
+) -> i32 {
     boundary("TSPI_lineGenerateDigits", || {
         let digits = match wide(digits) {
             Some(digits) => digits,
@@ -1202,7 +1441,11 @@ pub unsafe extern "system" fn TSPI_lineGenerateDigits(call: usize, end_to_end_id
             None => return 0,
         };
         with_provider(|provider| {
-            match provider.apply(|model| model.generate_digits(call, end_to_end_id, &digits).map(|out| ((), out))) {
+            match provider.apply(|model| {
+                model
+                    .generate_digits(call, end_to_end_id, &digits)
+                    .map(|out| ((), out))
+            }) {
                 Ok(()) => 0,
                 Err(code) => code,
             }
@@ -1213,54 +1456,111 @@ pub unsafe extern "system" fn TSPI_lineGenerateDigits(call: usize, end_to_end_id
 /// `TSPI_lineSetupTransfer`: the provider uses the TRANSFERHELD/TRANSFERMAKE model
 /// (lineHold + lineMakeCall + lineCompleteTransfer), as LINEADDRESSCAPS says.
 #[no_mangle]
-pub extern "system" fn TSPI_lineSetupTransfer(_request_id: u32, _call: usize, _ht_consult: usize, _hd_consult: *mut usize, _params: *const c_void) -> i32 {
+pub extern "system" fn TSPI_lineSetupTransfer(
+    _request_id: u32,
+    _call: usize,
+    _ht_consult: usize,
+    _hd_consult: *mut usize,
+    _params: *const c_void,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_linePickup`: not offered by the gateway's CSTA interface yet.
 #[no_mangle]
-pub extern "system" fn TSPI_linePickup(_request_id: u32, _line: usize, _address_id: u32, _ht_call: usize, _hd_call: *mut usize, _destination: *const u16, _group: *const u16) -> i32 {
+pub extern "system" fn TSPI_linePickup(
+    _request_id: u32,
+    _line: usize,
+    _address_id: u32,
+    _ht_call: usize,
+    _hd_call: *mut usize,
+    _destination: *const u16,
+    _group: *const u16,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_linePark`: not offered by the gateway's CSTA interface yet.
 #[no_mangle]
-pub extern "system" fn TSPI_linePark(_request_id: u32, _call: usize, _mode: u32, _address: *const u16, _non_dir_address: *mut c_void) -> i32 {
+pub extern "system" fn TSPI_linePark(
+    _request_id: u32,
+    _call: usize,
+    _mode: u32,
+    _address: *const u16,
+    _non_dir_address: *mut c_void,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineUnpark`: not offered by the gateway's CSTA interface yet.
 #[no_mangle]
-pub extern "system" fn TSPI_lineUnpark(_request_id: u32, _line: usize, _address_id: u32, _ht_call: usize, _hd_call: *mut usize, _address: *const u16) -> i32 {
+pub extern "system" fn TSPI_lineUnpark(
+    _request_id: u32,
+    _line: usize,
+    _address_id: u32,
+    _ht_call: usize,
+    _hd_call: *mut usize,
+    _address: *const u16,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineDevSpecific`: no vendor extensions.
 #[no_mangle]
-pub extern "system" fn TSPI_lineDevSpecific(_request_id: u32, _line: usize, _address_id: u32, _call: usize, _params: *mut c_void, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineDevSpecific(
+    _request_id: u32,
+    _line: usize,
+    _address_id: u32,
+    _call: usize,
+    _params: *mut c_void,
+    _size: u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineDevSpecificFeature`: no vendor extensions.
 #[no_mangle]
-pub extern "system" fn TSPI_lineDevSpecificFeature(_request_id: u32, _line: usize, _feature: u32, _params: *mut c_void, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineDevSpecificFeature(
+    _request_id: u32,
+    _line: usize,
+    _feature: u32,
+    _params: *mut c_void,
+    _size: u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineSendUserUserInfo`: user-user information does not reach the PBX.
 #[no_mangle]
-pub extern "system" fn TSPI_lineSendUserUserInfo(_request_id: u32, _call: usize, _info: *const u8, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineSendUserUserInfo(
+    _request_id: u32,
+    _call: usize,
+    _info: *const u8,
+    _size: u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineSetCallData`: call data does not reach the PBX.
 #[no_mangle]
-pub extern "system" fn TSPI_lineSetCallData(_request_id: u32, _call: usize, _data: *mut c_void, _size: u32) -> i32 {
+pub extern "system" fn TSPI_lineSetCallData(
+    _request_id: u32,
+    _call: usize,
+    _data: *mut c_void,
+    _size: u32,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }
 
 /// `TSPI_lineSetCallParams`: bearer mode and rate are fixed (voice).
 #[no_mangle]
-pub extern "system" fn TSPI_lineSetCallParams(_request_id: u32, _call: usize, _bearer_mode: u32, _min_rate: u32, _max_rate: u32, _dial_params: *const c_void) -> i32 {
+pub extern "system" fn TSPI_lineSetCallParams(
+    _request_id: u32,
+    _call: usize,
+    _bearer_mode: u32,
+    _min_rate: u32,
+    _max_rate: u32,
+    _dial_params: *const c_void,
+) -> i32 {
     err::OPERATIONUNAVAIL
 }

@@ -9,14 +9,18 @@
 //! and never blocks a TSPI call on the network.
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms, unused_qualifications)]
-#![warn(clippy::uninlined_format_args, clippy::redundant_clone, clippy::dbg_macro)]
+#![warn(
+    clippy::uninlined_format_args,
+    clippy::redundant_clone,
+    clippy::dbg_macro
+)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+pub mod connection;
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod ffi;
-pub mod connection;
 pub mod line_ids;
 pub mod model;
 pub mod provider;

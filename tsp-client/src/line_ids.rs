@@ -53,7 +53,10 @@ impl LineIds {
                 .filter(|id| valid_id(*id))
                 .ok_or(LineIdsError::BadId { line: number })?;
             let key = unescape(fields[1]).ok_or(LineIdsError::BadEscape { line: number })?;
-            if ids.lines.iter().any(|known| known.permanent_id == permanent_id || known.key == key)
+            if ids
+                .lines
+                .iter()
+                .any(|known| known.permanent_id == permanent_id || known.key == key)
             {
                 return Err(LineIdsError::Duplicate { line: number });
             }
@@ -259,9 +262,18 @@ mod tests {
             LineIds::decode("1\tk\t201\n"),
             Err(LineIdsError::FieldCount { line: 1, found: 3 })
         );
-        assert_eq!(LineIds::decode("0\tk\t2\tn\n"), Err(LineIdsError::BadId { line: 1 }));
-        assert_eq!(LineIds::decode("x\tk\t2\tn\n"), Err(LineIdsError::BadId { line: 1 }));
-        assert_eq!(LineIds::decode("\n5\tk\\q\t2\tn\n"), Err(LineIdsError::BadEscape { line: 2 }));
+        assert_eq!(
+            LineIds::decode("0\tk\t2\tn\n"),
+            Err(LineIdsError::BadId { line: 1 })
+        );
+        assert_eq!(
+            LineIds::decode("x\tk\t2\tn\n"),
+            Err(LineIdsError::BadId { line: 1 })
+        );
+        assert_eq!(
+            LineIds::decode("\n5\tk\\q\t2\tn\n"),
+            Err(LineIdsError::BadEscape { line: 2 })
+        );
         assert_eq!(
             LineIds::decode("5\tk\t2\tn\n5\tj\t3\tm\n"),
             Err(LineIdsError::Duplicate { line: 2 })

@@ -147,7 +147,9 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic inside a TSPI call is caught at the export; the state it leaves is still the
         // best the provider has, so a poisoned lock is taken over rather than propagated.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

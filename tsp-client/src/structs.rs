@@ -12,8 +12,8 @@ use crate::tapi::layout::{
     line_forward_list as lfl,
 };
 use crate::tapi::{
-    self, addr_cap_flags, addr_feature, call_state, disconnect_mode, forward_mode, info_state,
-    line_feature, misc, party_id, state_mode, version, StructError, VarStruct,
+    self, StructError, VarStruct, addr_cap_flags, addr_feature, call_state, disconnect_mode,
+    forward_mode, info_state, line_feature, misc, party_id, state_mode, version,
 };
 
 /// Text of LINEDEVCAPS.dwProviderInfo.
@@ -95,7 +95,10 @@ pub fn address_caps(buf: &mut [u8], line: &LineView) -> Result<(), StructError> 
     var.string(lac::ADDRESS_SIZE, &line.address);
     var.set(lac::ADDRESS_SHARING, misc::ADDRESSSHARING_PRIVATE);
     var.set(lac::ADDRESS_STATES, tapi::address_state::FORWARD);
-    var.set(lac::CALL_INFO_STATES, info_state::ALL_REPORTED | APPSPECIFIC);
+    var.set(
+        lac::CALL_INFO_STATES,
+        info_state::ALL_REPORTED | APPSPECIFIC,
+    );
     let party_flags = party_id::ADDRESS | party_id::NAME | party_id::BLOCKED | party_id::UNKNOWN;
     for field in [
         lac::CALLER_ID_FLAGS,
@@ -151,7 +154,10 @@ pub fn line_dev_status(buf: &mut [u8], line: &LineView) -> Result<(), StructErro
     var.set(lds::NUM_ACTIVE_CALLS, line.active_calls);
     var.set(lds::NUM_ON_HOLD_CALLS, line.held_calls);
     var.set(lds::NUM_ON_HOLD_PEND_CALLS, 0);
-    var.set(lds::LINE_FEATURES, if line.in_service { LINE_FEATURES } else { 0 });
+    var.set(
+        lds::LINE_FEATURES,
+        if line.in_service { LINE_FEATURES } else { 0 },
+    );
     var.set(lds::NUM_CALL_COMPLETIONS, 0);
     var.set(lds::RING_MODE, 0);
     var.set(lds::SIGNAL_LEVEL, 0xFFFF);
@@ -194,7 +200,10 @@ pub fn address_status(buf: &mut [u8], line: &LineView) -> Result<(), StructError
     if line.dnd {
         entries.push((forward_mode::UNCOND, ""));
     }
-    var.set(las::FORWARD_NUM_ENTRIES, u32::try_from(entries.len()).unwrap_or(0));
+    var.set(
+        las::FORWARD_NUM_ENTRIES,
+        u32::try_from(entries.len()).unwrap_or(0),
+    );
     let blob = forward_blob(var.next_offset(), &entries);
     if !var.item(las::FORWARD_SIZE, &blob) {
         // The list did not fit: TAPI reads dwNeededSize and asks again.
@@ -425,12 +434,17 @@ fn forward_blob(base: usize, entries: &[(u32, &str)]) -> Vec<u8> {
                 .flat_map(u16::to_le_bytes)
                 .collect()
         };
-        let offset = if text.is_empty() { 0 } else { strings_start + strings.len() };
+        let offset = if text.is_empty() {
+            0
+        } else {
+            strings_start + strings.len()
+        };
         let mut entry = [0_u8; lf::FIXED_SIZE];
         entry[lf::FORWARD_MODE..lf::FORWARD_MODE + 4].copy_from_slice(&mode.to_le_bytes());
         let size = u32::try_from(text.len()).unwrap_or(0);
         let offset = u32::try_from(offset).unwrap_or(0);
-        entry[lf::DEST_ADDRESS_SIZE..lf::DEST_ADDRESS_SIZE + 4].copy_from_slice(&size.to_le_bytes());
+        entry[lf::DEST_ADDRESS_SIZE..lf::DEST_ADDRESS_SIZE + 4]
+            .copy_from_slice(&size.to_le_bytes());
         entry[lf::DEST_ADDRESS_OFFSET..lf::DEST_ADDRESS_OFFSET + 4]
             .copy_from_slice(&offset.to_le_bytes());
         entry[lf::DEST_ADDRESS_TYPE..lf::DEST_ADDRESS_TYPE + 4]
@@ -501,18 +515,29 @@ mod tests {
 
     #[test]
     fn dev_caps_fixed_size_follows_the_version_and_too_small_is_refused() {
-        for (tspi, fixed) in [(version::V2_0, 252), (version::V2_2, 268), (version::V3_0, 292)] {
+        for (tspi, fixed) in [
+            (version::V2_0, 252),
+            (version::V2_2, 268),
+            (version::V3_0, 292),
+        ] {
             let mut small = vec![SENTINEL; fixed - 1];
             assert_eq!(
                 dev_caps(&mut small, tspi, "gw", &line()),
-                Err(StructError::TooSmall { total: fixed - 1, fixed })
+                Err(StructError::TooSmall {
+                    total: fixed - 1,
+                    fixed
+                })
             );
             let mut exact = vec![SENTINEL; fixed];
             dev_caps(&mut exact, tspi, "gw", &line()).unwrap();
             assert_eq!(read(&exact, 0), 0xA5A5_A5A5, "dwTotalSize is TAPI's");
             assert_eq!(read(&exact, ldc::USED_SIZE), u32::try_from(fixed).unwrap());
             assert!(read(&exact, ldc::NEEDED_SIZE) > u32::try_from(fixed).unwrap());
-            assert_eq!(read(&exact, ldc::LINE_NAME_SIZE), 0, "omitted, not truncated");
+            assert_eq!(
+                read(&exact, ldc::LINE_NAME_SIZE),
+                0,
+                "omitted, not truncated"
+            );
             assert_eq!(read(&exact, ldc::PERMANENT_LINE_ID), 0x1234_5678);
         }
     }
@@ -528,9 +553,15 @@ mod tests {
         assert_eq!(read(&buf, ldc::STRING_FORMAT), misc::STRINGFORMAT_UNICODE);
         assert_eq!(read(&buf, ldc::NUM_ADDRESSES), 1);
         assert_eq!(read(&buf, ldc::ADDRESS_TYPES), ADDRESSTYPE_PHONENUMBER);
-        assert_eq!(&buf[ldc::PERMANENT_LINE_GUID + 12..ldc::PERMANENT_LINE_GUID + 16], &0x1234_5678_u32.to_le_bytes());
+        assert_eq!(
+            &buf[ldc::PERMANENT_LINE_GUID + 12..ldc::PERMANENT_LINE_GUID + 16],
+            &0x1234_5678_u32.to_le_bytes()
+        );
         let used = usize::try_from(read(&buf, ldc::USED_SIZE)).unwrap();
-        assert!(buf[used..].iter().all(|byte| *byte == SENTINEL), "nothing past dwUsedSize");
+        assert!(
+            buf[used..].iter().all(|byte| *byte == SENTINEL),
+            "nothing past dwUsedSize"
+        );
     }
 
     #[test]
@@ -549,7 +580,11 @@ mod tests {
         assert_eq!(read(&buf, lac::LINE_DEVICE_ID), 7);
         assert_eq!(text(&buf, lac::ADDRESS_SIZE), "201");
         assert_eq!(read(&buf, lac::CALL_FEATURES), tapi::call_feature::ALL);
-        assert_eq!(read(&buf, lac::CALL_FEATURES) & 0x0200_0000, 0, "no SETUPTRANSFER");
+        assert_eq!(
+            read(&buf, lac::CALL_FEATURES) & 0x0200_0000,
+            0,
+            "no SETUPTRANSFER"
+        );
     }
 
     #[test]
@@ -580,17 +615,27 @@ mod tests {
             lci::COMMENT_SIZE,
             lci::COMMENT_OFFSET,
         ] {
-            assert_eq!(read(&buf, owned), 0xA5A5_A5A5, "offset {owned} belongs to TAPI");
+            assert_eq!(
+                read(&buf, owned),
+                0xA5A5_A5A5,
+                "offset {owned} belongs to TAPI"
+            );
         }
         assert_eq!(read(&buf, lci::CALL_ID), 42);
-        assert_eq!(read(&buf, lci::CALLER_ID_FLAGS), party_id::ADDRESS | party_id::NAME);
+        assert_eq!(
+            read(&buf, lci::CALLER_ID_FLAGS),
+            party_id::ADDRESS | party_id::NAME
+        );
         assert_eq!(text(&buf, lci::CALLER_ID_SIZE), "202");
         assert_eq!(text(&buf, lci::CALLER_ID_NAME_SIZE), "Bob");
         assert_eq!(read(&buf, lci::CALLED_ID_FLAGS), party_id::ADDRESS);
         assert_eq!(read(&buf, lci::CALLED_ID_NAME_SIZE), 0);
         assert_eq!(read(&buf, lci::CONNECTED_ID_FLAGS), party_id::BLOCKED);
         assert_eq!(read(&buf, lci::REDIRECTING_ID_FLAGS), party_id::UNAVAIL);
-        assert_eq!(read(&buf, lci::CALLER_ID_ADDRESS_TYPE), ADDRESSTYPE_PHONENUMBER);
+        assert_eq!(
+            read(&buf, lci::CALLER_ID_ADDRESS_TYPE),
+            ADDRESSTYPE_PHONENUMBER
+        );
         assert_eq!(read(&buf, lci::CONNECTED_ID_ADDRESS_TYPE), 0);
     }
 
@@ -653,13 +698,23 @@ mod tests {
 
     #[test]
     fn forward_list_is_read_and_checked() {
-        let buf = forward_list_bytes(&[(forward_mode::UNCOND, "300"), (forward_mode::BUSYNA, "301")]);
+        let buf =
+            forward_list_bytes(&[(forward_mode::UNCOND, "300"), (forward_mode::BUSYNA, "301")]);
         assert_eq!(
             forward_list(&buf).unwrap(),
             [
-                ForwardEntry::Forward { kind: ForwardKind::Immediate, to: "300".to_owned() },
-                ForwardEntry::Forward { kind: ForwardKind::Busy, to: "301".to_owned() },
-                ForwardEntry::Forward { kind: ForwardKind::NoAnswer, to: "301".to_owned() },
+                ForwardEntry::Forward {
+                    kind: ForwardKind::Immediate,
+                    to: "300".to_owned()
+                },
+                ForwardEntry::Forward {
+                    kind: ForwardKind::Busy,
+                    to: "301".to_owned()
+                },
+                ForwardEntry::Forward {
+                    kind: ForwardKind::NoAnswer,
+                    to: "301".to_owned()
+                },
             ]
         );
         let dnd = forward_list_bytes(&[(forward_mode::UNCOND, "")]);
@@ -678,10 +733,22 @@ mod tests {
         );
         let mut short = forward_list_bytes(&[(forward_mode::UNCOND, "300")]);
         short[4] = 9;
-        assert_eq!(forward_list(&short), Err(ForwardListError::TooSmall { total: 48, entries: 9 }));
+        assert_eq!(
+            forward_list(&short),
+            Err(ForwardListError::TooSmall {
+                total: 48,
+                entries: 9
+            })
+        );
         let mut outside = forward_list_bytes(&[(forward_mode::UNCOND, "300")]);
         outside[8 + lf::DEST_ADDRESS_OFFSET] = 200;
-        assert_eq!(forward_list(&outside), Err(ForwardListError::BadDestination(0)));
-        assert_eq!(ForwardListError::BadDestination(0).code(), tapi::err::INVALPOINTER);
+        assert_eq!(
+            forward_list(&outside),
+            Err(ForwardListError::BadDestination(0))
+        );
+        assert_eq!(
+            ForwardListError::BadDestination(0).code(),
+            tapi::err::INVALPOINTER
+        );
     }
 }

@@ -34,8 +34,8 @@ use csta::types::{
     ConnectionListItem, DeviceRef, Endpoint, EventCause, ForwardingType, RedirectionDevice,
 };
 use csta::{
-    CallId, ConnectionId, CstaErrorCode, DeviceId, Edition, InvokeId, MonitorCrossRefId,
-    SessionId, ValueError,
+    CallId, ConnectionId, CstaErrorCode, DeviceId, Edition, InvokeId, MonitorCrossRefId, SessionId,
+    ValueError,
 };
 
 use crate::connection::SESSION_INVOKES;
@@ -130,8 +130,8 @@ impl Router {
         let edition = decoded.edition.unwrap_or_default();
         match decoded.message {
             Message::StartApplicationSessionPosResponse(response) => {
-                let edition = Edition::from_namespace(&response.actual_protocol_version)
-                    .unwrap_or(edition);
+                let edition =
+                    Edition::from_namespace(&response.actual_protocol_version).unwrap_or(edition);
                 Routed::Session(Incoming::LoggedIn(Session {
                     id: response.session_id,
                     edition,
@@ -150,7 +150,9 @@ impl Router {
                 let mut out = Vec::new();
                 let reply = Message::from(SystemStatusResponse::default());
                 match InvokeId::new(invoke) {
-                    Ok(id) if csta::frame::encode_message(id, &reply, &edition, &mut out).is_ok() => {
+                    Ok(id)
+                        if csta::frame::encode_message(id, &reply, &edition, &mut out).is_ok() =>
+                    {
                         Routed::Reply(out)
                     }
                     _ => Routed::Nothing,
@@ -194,7 +196,12 @@ impl Router {
                 Routed::Response(invoke, Response::Error(classify(&code)))
             }
             Message::CstaErrorCode(code) => {
-                tracing::warn!(invoke, category = code.category(), value = code.value(), "the gateway refused a session request");
+                tracing::warn!(
+                    invoke,
+                    category = code.category(),
+                    value = code.value(),
+                    "the gateway refused a session request"
+                );
                 Routed::Nothing
             }
             Message::Event(event) => route_event(event),
@@ -264,7 +271,9 @@ pub fn get_devices() -> Message {
 /// Encodes a model request.
 pub fn request(request: &Request) -> Result<Message, ValueError> {
     Ok(match request {
-        Request::MonitorStart { device } => MonitorStart::device(DeviceId::new(device.as_str())?).into(),
+        Request::MonitorStart { device } => {
+            MonitorStart::device(DeviceId::new(device.as_str())?).into()
+        }
         Request::MonitorStop { cross_ref } => MonitorStop {
             monitor_cross_ref_id: MonitorCrossRefId::new(cross_ref.as_str())?,
             extensions: None,
@@ -441,7 +450,9 @@ pub fn private_devices(xml: &str) -> BTreeMap<String, (String, String)> {
         }
         if let Some(id) = id {
             let name = name.unwrap_or_else(|| id.clone());
-            let key = key.filter(|key| !key.is_empty()).unwrap_or_else(|| id.clone());
+            let key = key
+                .filter(|key| !key.is_empty())
+                .unwrap_or_else(|| id.clone());
             devices.insert(id, (name, key));
         }
     }
@@ -504,16 +515,22 @@ fn call_response(connection: &ConnectionId) -> Response {
 
 fn route_event(event: CstaEvent) -> Routed {
     let cross_ref = event.monitor_cross_ref_id.as_str().to_owned();
-    let call = |connection: &ConnectionId| connection.call.as_ref().map(|call| call.as_str().to_owned());
+    let call = |connection: &ConnectionId| {
+        connection
+            .call
+            .as_ref()
+            .map(|call| call.as_str().to_owned())
+    };
     let call_event = match event.event {
-        Event::ServiceInitiated(event) => call(&event.initiated_connection)
-            .map(|call| CallEvent::ServiceInitiated { call }),
-        Event::Originated(event) => call(&event.originated_connection).map(|call| {
-            CallEvent::Originated {
+        Event::ServiceInitiated(event) => {
+            call(&event.initiated_connection).map(|call| CallEvent::ServiceInitiated { call })
+        }
+        Event::Originated(event) => {
+            call(&event.originated_connection).map(|call| CallEvent::Originated {
                 call,
                 called: party(&event.called_device),
-            }
-        }),
+            })
+        }
         Event::Delivered(event) => call(&event.connection).map(|call| CallEvent::Delivered {
             call,
             alerting: party(&event.alerting_device),
@@ -536,12 +553,12 @@ fn route_event(event: CstaEvent) -> Routed {
             holding: party(&event.holding_device),
             cause: cause(&event.cause),
         }),
-        Event::Retrieved(event) => call(&event.retrieved_connection).map(|call| {
-            CallEvent::Retrieved {
+        Event::Retrieved(event) => {
+            call(&event.retrieved_connection).map(|call| CallEvent::Retrieved {
                 call,
                 retrieving: party(&event.retrieving_device),
-            }
-        }),
+            })
+        }
         Event::ConnectionCleared(event) => {
             call(&event.dropped_connection).map(|call| CallEvent::ConnectionCleared {
                 call,
@@ -615,11 +632,11 @@ fn route_event(event: CstaEvent) -> Routed {
                 DeviceEvent::DoNotDisturb {
                     on: event.do_not_disturb_on,
                 },
-            )
+            );
         }
         Event::OutOfService(_) => return Routed::DeviceEvent(cross_ref, DeviceEvent::OutOfService),
         Event::BackInService(_) => {
-            return Routed::DeviceEvent(cross_ref, DeviceEvent::BackInService)
+            return Routed::DeviceEvent(cross_ref, DeviceEvent::BackInService);
         }
         _ => None,
     };
@@ -781,7 +798,9 @@ mod tests {
 
     #[test]
     fn errors_of_model_requests_are_classified_and_garbage_fails_the_request() {
-        let xml = format!("<CSTAErrorCode xmlns=\"{ED6}\"><operation>invalidCalledDeviceID</operation></CSTAErrorCode>");
+        let xml = format!(
+            "<CSTAErrorCode xmlns=\"{ED6}\"><operation>invalidCalledDeviceID</operation></CSTAErrorCode>"
+        );
         assert!(matches!(
             Router::default().route(5, &body(&xml)),
             Routed::Response(5, Response::Error(ErrorClass::InvalidAddress))
@@ -790,8 +809,14 @@ mod tests {
             Router::default().route(6, b"<notxml"),
             Routed::Response(6, Response::Error(ErrorClass::Failed))
         ));
-        assert!(matches!(Router::default().route(9999, b"<notxml"), Routed::Nothing));
-        assert!(matches!(Router::default().route(9001, &body(&xml)), Routed::Nothing));
+        assert!(matches!(
+            Router::default().route(9999, b"<notxml"),
+            Routed::Nothing
+        ));
+        assert!(matches!(
+            Router::default().route(9001, &body(&xml)),
+            Routed::Nothing
+        ));
     }
 
     #[test]
@@ -802,12 +827,17 @@ mod tests {
         };
         let message = request(&Request::HoldCall(call)).unwrap();
         let bytes = message.to_bytes(&Edition::Ed6);
-        assert!(matches!(Message::decode(&bytes).unwrap().message, Message::HoldCall(_)));
-        assert!(request(&Request::MakeCall {
-            from: "201".to_owned(),
-            to: " bad".to_owned()
-        })
-        .is_err());
+        assert!(matches!(
+            Message::decode(&bytes).unwrap().message,
+            Message::HoldCall(_)
+        ));
+        assert!(
+            request(&Request::MakeCall {
+                from: "201".to_owned(),
+                to: " bad".to_owned()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use scripted_gateway::{Line, Script, ScriptedGateway};
 use tsp_client::config::{Config, RawConfig};
-use tsp_client::connection::{check_reachable, LinkError};
+use tsp_client::connection::{LinkError, check_reachable};
 use tsp_client::line_ids::{FileStore, LineIdStore, LineIds};
 use tsp_client::model::{Model, Party};
 use tsp_client::provider::{Callbacks, Provider};
@@ -44,7 +44,10 @@ struct Recorder {
 
 impl Recorder {
     fn push(&self, record: Record) {
-        assert!(!self.inside.swap(true, Ordering::SeqCst), "callbacks overlap");
+        assert!(
+            !self.inside.swap(true, Ordering::SeqCst),
+            "callbacks overlap"
+        );
         let (records, changed) = &*self.records;
         records.lock().unwrap().push(record);
         changed.notify_all();
@@ -62,7 +65,11 @@ impl Recorder {
         let mut guard = records.lock().unwrap();
         while !done(&guard) {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {what}; callbacks: {:#?}", *guard);
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; callbacks: {:#?}",
+                *guard
+            );
             guard = changed.wait_timeout(guard, left).unwrap().0;
         }
         guard.clone()
@@ -74,7 +81,15 @@ impl Callbacks for Recorder {
         self.push(Record::Complete(request, result));
     }
 
-    fn line_event(&mut self, ht_line: usize, ht_call: usize, msg: u32, param1: usize, param2: usize, _: usize) {
+    fn line_event(
+        &mut self,
+        ht_line: usize,
+        ht_call: usize,
+        msg: u32,
+        param1: usize,
+        param2: usize,
+        _: usize,
+    ) {
         self.push(Record::Event {
             ht_line,
             ht_call,
@@ -142,11 +157,18 @@ fn start(config: &Config, store: FileStore, recorder: &Recorder) -> (Provider, u
         .with_test_writer()
         .with_max_level(tracing::Level::DEBUG)
         .try_init();
-    let ids = store.load().unwrap().map(|text| LineIds::decode(&text).unwrap()).unwrap_or_default();
+    let ids = store
+        .load()
+        .unwrap()
+        .map(|text| LineIds::decode(&text).unwrap())
+        .unwrap_or_default();
     let mut model = Model::new(ids, config.line_filter.clone());
     model.set_device_id_base(0);
     let lines = model.line_count();
-    (Provider::start(config, model, Box::new(store), Box::new(recorder.clone())), lines)
+    (
+        Provider::start(config, model, Box::new(store), Box::new(recorder.clone())),
+        lines,
+    )
 }
 
 fn creates(records: &[Record]) -> Vec<usize> {
@@ -171,16 +193,33 @@ fn open(provider: &Provider, recorder: &Recorder, device: &str, count: usize) ->
     let records = recorder.wait("LINE_CREATE for every line", |r| creates(r).len() >= count);
     for (index, temp_id) in creates(&records).into_iter().enumerate() {
         let device_id = u32::try_from(index).unwrap();
-        provider.apply(|model| model.create_line(temp_id, device_id).map(|()| ((), Vec::new()))).unwrap();
+        provider
+            .apply(|model| {
+                model
+                    .create_line(temp_id, device_id)
+                    .map(|()| ((), Vec::new()))
+            })
+            .unwrap();
     }
     let device_id = (0..u32::try_from(count).unwrap())
-        .find(|id| provider.read(|model| model.line_by_device(*id)).map(|line| line.address) == Some(device.to_owned()))
+        .find(|id| {
+            provider
+                .read(|model| model.line_by_device(*id))
+                .map(|line| line.address)
+                == Some(device.to_owned())
+        })
         .expect("line exists");
-    provider.apply(|model| model.open_line(device_id, HT_LINE)).unwrap()
+    provider
+        .apply(|model| model.open_line(device_id, HT_LINE))
+        .unwrap()
 }
 
 fn wait_monitored(gateway: &ScriptedGateway, device: &str) {
-    assert!(gateway.wait_until(LIMIT, |gw| gw.monitored(device)), "no monitor on {device}: {:?}", gateway.log());
+    assert!(
+        gateway.wait_until(LIMIT, |gw| gw.monitored(device)),
+        "no monitor on {device}: {:?}",
+        gateway.log()
+    );
 }
 
 #[test]
@@ -199,7 +238,16 @@ fn incoming_call_is_offered_answered_held_retrieved_and_dropped() {
         Some(index) => {
             let offering = &records[index + 1];
             assert!(
-                matches!(offering, Record::Event { msg: msg::CALLSTATE, param1: 2, param2: 1, ht_line: HT_LINE, .. }),
+                matches!(
+                    offering,
+                    Record::Event {
+                        msg: msg::CALLSTATE,
+                        param1: 2,
+                        param2: 1,
+                        ht_line: HT_LINE,
+                        ..
+                    }
+                ),
                 "LINE_NEWCALL is followed by OFFERING/ACTIVE: {offering:?}"
             );
             match records[index] {
@@ -209,38 +257,75 @@ fn incoming_call_is_offered_answered_held_retrieved_and_dropped() {
         }
         None => panic!("no LINE_NEWCALL: {records:?}"),
     };
-    assert!(records
-        .iter()
-        .all(|r| !matches!(r, Record::Event { ht_call: other, .. } if *other != 0 && *other != ht_call)));
+    assert!(records.iter().all(
+        |r| !matches!(r, Record::Event { ht_call: other, .. } if *other != 0 && *other != ht_call)
+    ));
     let hd_call = provider
-        .read(|model| (0x1000..0x1100).find(|hd| model.call(*hd).map(|view| view.state) == Some(call_state::OFFERING)))
+        .read(|model| {
+            (0x1000..0x1100)
+                .find(|hd| model.call(*hd).map(|view| view.state) == Some(call_state::OFFERING))
+        })
         .expect("the call is known");
     let view = provider.read(|model| model.call(hd_call)).unwrap();
     assert_eq!(view.caller, Some(Party::Known("+4930123456".to_owned())));
 
-    provider.apply(|model| model.answer(11, hd_call).map(|out| ((), out))).unwrap();
+    provider
+        .apply(|model| model.answer(11, hd_call).map(|out| ((), out)))
+        .unwrap();
     recorder.wait("answer completion and CONNECTED", |r| {
         r.contains(&Record::Complete(11, 0)) && count_state(r, call_state::CONNECTED) == 1
     });
-    provider.apply(|model| model.hold(12, hd_call).map(|out| ((), out))).unwrap();
-    recorder.wait("ONHOLD", |r| r.contains(&Record::Complete(12, 0)) && count_state(r, call_state::ONHOLD) == 1);
-    provider.apply(|model| model.unhold(13, hd_call).map(|out| ((), out))).unwrap();
-    recorder.wait("CONNECTED again", |r| r.contains(&Record::Complete(13, 0)) && count_state(r, call_state::CONNECTED) == 2);
-    provider.apply(|model| model.drop_call(14, hd_call).map(|out| ((), out))).unwrap();
-    let records = recorder.wait("IDLE", |r| r.contains(&Record::Complete(14, 0)) && count_state(r, call_state::IDLE) == 1);
-    assert!(records.iter().all(|r| !matches!(r, Record::Event { ht_call: 0, msg: msg::CALLSTATE, .. })));
-    assert!(gateway.log().contains(&format!("ClearConnection:{call}@201")));
+    provider
+        .apply(|model| model.hold(12, hd_call).map(|out| ((), out)))
+        .unwrap();
+    recorder.wait("ONHOLD", |r| {
+        r.contains(&Record::Complete(12, 0)) && count_state(r, call_state::ONHOLD) == 1
+    });
+    provider
+        .apply(|model| model.unhold(13, hd_call).map(|out| ((), out)))
+        .unwrap();
+    recorder.wait("CONNECTED again", |r| {
+        r.contains(&Record::Complete(13, 0)) && count_state(r, call_state::CONNECTED) == 2
+    });
+    provider
+        .apply(|model| model.drop_call(14, hd_call).map(|out| ((), out)))
+        .unwrap();
+    let records = recorder.wait("IDLE", |r| {
+        r.contains(&Record::Complete(14, 0)) && count_state(r, call_state::IDLE) == 1
+    });
+    assert!(records.iter().all(|r| !matches!(
+        r,
+        Record::Event {
+            ht_call: 0,
+            msg: msg::CALLSTATE,
+            ..
+        }
+    )));
+    assert!(
+        gateway
+            .log()
+            .contains(&format!("ClearConnection:{call}@201"))
+    );
     let _ = line;
     provider.shutdown();
     let after = recorder.snapshot().len();
     assert!(
-        gateway.wait_until(LIMIT, |gw| gw.log().contains(&"StopApplicationSession".to_owned())),
+        gateway.wait_until(LIMIT, |gw| gw
+            .log()
+            .contains(&"StopApplicationSession".to_owned())),
         "the session is ended: {:?}",
         gateway.log()
     );
-    assert!(gateway.wait_until(LIMIT, |gw| !gw.monitored("201")), "the connection is closed");
+    assert!(
+        gateway.wait_until(LIMIT, |gw| !gw.monitored("201")),
+        "the connection is closed"
+    );
     gateway.ring("201", "+4930999");
-    assert_eq!(recorder.snapshot().len(), after, "no callback after shutdown");
+    assert_eq!(
+        recorder.snapshot().len(),
+        after,
+        "no callback after shutdown"
+    );
 }
 
 #[test]
@@ -253,26 +338,48 @@ fn make_call_completes_before_any_event_of_the_new_call() {
     wait_monitored(&gateway, "201");
     let ht_call = 0x8_0000_0042;
     let before = recorder.snapshot().len();
-    let hd_call = provider.apply(|model| model.make_call(21, line, ht_call, "202")).unwrap();
+    let hd_call = provider
+        .apply(|model| model.make_call(21, line, ht_call, "202"))
+        .unwrap();
     let records = recorder.wait("CONNECTED", |r| count_state(r, call_state::CONNECTED) == 1);
     let new: Vec<&Record> = records[before..].iter().collect();
-    assert_eq!(new[0], &Record::Complete(21, 0), "the completion comes first: {new:?}");
+    assert_eq!(
+        new[0],
+        &Record::Complete(21, 0),
+        "the completion comes first: {new:?}"
+    );
     let states: Vec<usize> = new[1..]
         .iter()
         .filter_map(|r| match r {
-            Record::Event { msg: msg::CALLSTATE, ht_call: call, param1, .. } => {
+            Record::Event {
+                msg: msg::CALLSTATE,
+                ht_call: call,
+                param1,
+                ..
+            } => {
                 assert_eq!(*call, ht_call, "events use TAPI's handle");
                 Some(*param1)
             }
             _ => None,
         })
         .collect();
-    assert_eq!(states, [0x8, 0x10, 0x20, 0x100], "DIALTONE, DIALING, RINGBACK, CONNECTED");
-    assert!(new.iter().all(|r| !matches!(r, Record::NewCall(_))), "no LINE_NEWCALL for a made call");
+    assert_eq!(
+        states,
+        [0x8, 0x10, 0x20, 0x100],
+        "DIALTONE, DIALING, RINGBACK, CONNECTED"
+    );
+    assert!(
+        new.iter().all(|r| !matches!(r, Record::NewCall(_))),
+        "no LINE_NEWCALL for a made call"
+    );
     assert!(provider.read(|model| model.call(hd_call)).is_some());
     // A refused destination completes with LINEERR_INVALADDRESS.
-    provider.apply(|model| model.make_call(22, line, ht_call + 1, "999")).unwrap();
-    recorder.wait("refused MakeCall", |r| r.contains(&Record::Complete(22, tsp_client::tapi::err::INVALADDRESS)));
+    provider
+        .apply(|model| model.make_call(22, line, ht_call + 1, "999"))
+        .unwrap();
+    recorder.wait("refused MakeCall", |r| {
+        r.contains(&Record::Complete(22, tsp_client::tapi::err::INVALADDRESS))
+    });
     provider.shutdown();
 }
 
@@ -298,7 +405,9 @@ fn link_loss_takes_lines_out_of_service_and_reconnect_brings_them_back() {
     recorder.wait("OUTOFSERVICE and the call gone", |r| {
         dev_state(dev_state::OUTOFSERVICE)(r) == 1 && count_state(r, call_state::IDLE) == 1
     });
-    recorder.wait("INSERVICE after the reconnect", |r| dev_state(dev_state::INSERVICE)(r) == 1);
+    recorder.wait("INSERVICE after the reconnect", |r| {
+        dev_state(dev_state::INSERVICE)(r) == 1
+    });
     assert_eq!(gateway.logins(), 2);
     assert!(gateway.monitored("202"), "the monitor was restarted");
     // No second LINE_CREATE: the same lines came back.
@@ -337,7 +446,10 @@ fn permanent_ids_survive_restarts_and_renumbering() {
     let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
     open(&provider, &recorder, "201", 3);
     let first: Vec<(String, u32)> = provider.read(|model| {
-        (0..3).filter_map(|id| model.line_by_device(id)).map(|line| (line.address, line.permanent_id)).collect()
+        (0..3)
+            .filter_map(|id| model.line_by_device(id))
+            .map(|line| (line.address, line.permanent_id))
+            .collect()
     });
     provider.shutdown();
     gateway.stop();
@@ -350,14 +462,27 @@ fn permanent_ids_survive_restarts_and_renumbering() {
     let (provider, known) = start(&config(&gateway, "secret"), dir.store(), &recorder);
     assert_eq!(known, 3);
     let before: Vec<(String, u32)> = provider.read(|model| {
-        (0..3).filter_map(|id| model.line_by_device(id)).map(|line| (line.address, line.permanent_id)).collect()
+        (0..3)
+            .filter_map(|id| model.line_by_device(id))
+            .map(|line| (line.address, line.permanent_id))
+            .collect()
     });
     assert_eq!(before, first);
     let line = provider.apply(|model| model.open_line(0, HT_LINE)).unwrap();
-    assert!(gateway.wait_until(LIMIT, |gw| gw.monitored("301")), "{:?}", gateway.log());
+    assert!(
+        gateway.wait_until(LIMIT, |gw| gw.monitored("301")),
+        "{:?}",
+        gateway.log()
+    );
     let after = provider.read(|model| model.line_by_handle(line)).unwrap();
-    assert_eq!((after.address.as_str(), after.permanent_id), ("301", first[0].1));
-    assert!(creates(&recorder.snapshot()).is_empty(), "no new line for a renumbered one");
+    assert_eq!(
+        (after.address.as_str(), after.permanent_id),
+        ("301", first[0].1)
+    );
+    assert!(
+        creates(&recorder.snapshot()).is_empty(),
+        "no new line for a renumbered one"
+    );
     provider.shutdown();
 }
 
@@ -367,14 +492,22 @@ fn refused_login_keeps_the_lines_out_of_service() {
     let dir = TempDir::new("refused");
     let recorder = Recorder::default();
     let (provider, _) = start(&config(&gateway, "wrong"), dir.store(), &recorder);
-    assert!(gateway.wait_until(LIMIT, |gw| gw.log().iter().filter(|l| *l == "StartApplicationSession:refused").count() >= 2));
+    assert!(gateway.wait_until(LIMIT, |gw| {
+        gw.log()
+            .iter()
+            .filter(|l| *l == "StartApplicationSession:refused")
+            .count()
+            >= 2
+    }));
     assert_eq!(gateway.logins(), 0);
     assert!(creates(&recorder.snapshot()).is_empty());
     provider.shutdown();
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn tls_config(gateway: &ScriptedGateway, ca: &str, name: &str) -> Config {
@@ -394,8 +527,12 @@ fn tls_config(gateway: &ScriptedGateway, ca: &str, name: &str) -> Config {
 
 #[test]
 fn tls_link_carries_calls_and_untrusted_certificates_are_refused() {
-    let gateway =
-        ScriptedGateway::start_tls(Script::standard(), &fixture("gateway.pem"), &fixture("gateway.key")).unwrap();
+    let gateway = ScriptedGateway::start_tls(
+        Script::standard(),
+        &fixture("gateway.pem"),
+        &fixture("gateway.key"),
+    )
+    .unwrap();
     check_reachable(&tls_config(&gateway, "ca.pem", "localhost")).unwrap();
     assert!(matches!(
         check_reachable(&tls_config(&gateway, "other-ca.pem", "localhost")),
@@ -412,10 +549,16 @@ fn tls_link_carries_calls_and_untrusted_certificates_are_refused() {
 
     let dir = TempDir::new("tls");
     let recorder = Recorder::default();
-    let (provider, _) = start(&tls_config(&gateway, "ca.pem", "localhost"), dir.store(), &recorder);
+    let (provider, _) = start(
+        &tls_config(&gateway, "ca.pem", "localhost"),
+        dir.store(),
+        &recorder,
+    );
     open(&provider, &recorder, "203", 3);
     wait_monitored(&gateway, "203");
     gateway.ring("203", "201");
-    recorder.wait("OFFERING over TLS", |r| count_state(r, call_state::OFFERING) == 1);
+    recorder.wait("OFFERING over TLS", |r| {
+        count_state(r, call_state::OFFERING) == 1
+    });
     provider.shutdown();
 }

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use windows_sys::Win32::Devices::Tapi::{
     LINEADDRESSCAPS, LINEADDRESSSTATUS, LINECALLINFO, LINECALLSTATUS, LINEDEVCAPS,
 };
-use windows_sys::Win32::Foundation::{FreeLibrary, LocalFree, HMODULE};
+use windows_sys::Win32::Foundation::{FreeLibrary, HMODULE, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
-    CryptProtectData, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CRYPT_INTEGER_BLOB,
+    CRYPT_INTEGER_BLOB, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData,
 };
 use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
 use windows_sys::Win32::System::Registry::{
-    RegDeleteKeyValueW, RegSetKeyValueW, HKEY_LOCAL_MACHINE, REG_BINARY, REG_DWORD, REG_SZ,
+    HKEY_LOCAL_MACHINE, REG_BINARY, REG_DWORD, REG_SZ, RegDeleteKeyValueW, RegSetKeyValueW,
 };
 
 const CONFIG_KEY: &str = "SOFTWARE\\cti-gateway\\TSP";
@@ -49,24 +49,64 @@ fn lineerr(code: u32) -> i32 {
 }
 
 const EXPORTS: &[&str] = &[
-    "TSPI_lineAnswer", "TSPI_lineBlindTransfer", "TSPI_lineClose", "TSPI_lineCloseCall",
-    "TSPI_lineCompleteTransfer", "TSPI_lineDevSpecific", "TSPI_lineDevSpecificFeature",
-    "TSPI_lineDial", "TSPI_lineDrop", "TSPI_lineForward", "TSPI_lineGenerateDigits",
-    "TSPI_lineGetAddressCaps", "TSPI_lineGetAddressID", "TSPI_lineGetAddressStatus",
-    "TSPI_lineGetCallAddressID", "TSPI_lineGetCallHubTracking", "TSPI_lineGetCallIDs",
-    "TSPI_lineGetCallInfo", "TSPI_lineGetCallStatus", "TSPI_lineGetDevCaps",
-    "TSPI_lineGetExtensionID", "TSPI_lineGetID", "TSPI_lineGetLineDevStatus",
-    "TSPI_lineGetNumAddressIDs", "TSPI_lineHold", "TSPI_lineMakeCall",
-    "TSPI_lineNegotiateExtVersion", "TSPI_lineNegotiateTSPIVersion", "TSPI_lineOpen",
-    "TSPI_linePark", "TSPI_linePickup", "TSPI_lineRedirect", "TSPI_lineSelectExtVersion",
-    "TSPI_lineSendUserUserInfo", "TSPI_lineSetAppSpecific", "TSPI_lineSetCallData",
-    "TSPI_lineSetCallHubTracking", "TSPI_lineSetCallParams", "TSPI_lineSetCurrentLocation",
-    "TSPI_lineSetDefaultMediaDetection", "TSPI_lineSetMediaMode", "TSPI_lineSetStatusMessages",
-    "TSPI_lineSetupTransfer", "TSPI_lineSwapHold", "TSPI_lineUnhold", "TSPI_lineUnpark",
-    "TSPI_providerConfig", "TSPI_providerCreateLineDevice", "TSPI_providerEnumDevices",
-    "TSPI_providerGenericDialogData", "TSPI_providerInit", "TSPI_providerInstall",
-    "TSPI_providerRemove", "TSPI_providerShutdown", "TSPI_providerUIIdentify",
-    "TUISPI_providerConfig", "TUISPI_providerInstall", "TUISPI_providerRemove",
+    "TSPI_lineAnswer",
+    "TSPI_lineBlindTransfer",
+    "TSPI_lineClose",
+    "TSPI_lineCloseCall",
+    "TSPI_lineCompleteTransfer",
+    "TSPI_lineDevSpecific",
+    "TSPI_lineDevSpecificFeature",
+    "TSPI_lineDial",
+    "TSPI_lineDrop",
+    "TSPI_lineForward",
+    "TSPI_lineGenerateDigits",
+    "TSPI_lineGetAddressCaps",
+    "TSPI_lineGetAddressID",
+    "TSPI_lineGetAddressStatus",
+    "TSPI_lineGetCallAddressID",
+    "TSPI_lineGetCallHubTracking",
+    "TSPI_lineGetCallIDs",
+    "TSPI_lineGetCallInfo",
+    "TSPI_lineGetCallStatus",
+    "TSPI_lineGetDevCaps",
+    "TSPI_lineGetExtensionID",
+    "TSPI_lineGetID",
+    "TSPI_lineGetLineDevStatus",
+    "TSPI_lineGetNumAddressIDs",
+    "TSPI_lineHold",
+    "TSPI_lineMakeCall",
+    "TSPI_lineNegotiateExtVersion",
+    "TSPI_lineNegotiateTSPIVersion",
+    "TSPI_lineOpen",
+    "TSPI_linePark",
+    "TSPI_linePickup",
+    "TSPI_lineRedirect",
+    "TSPI_lineSelectExtVersion",
+    "TSPI_lineSendUserUserInfo",
+    "TSPI_lineSetAppSpecific",
+    "TSPI_lineSetCallData",
+    "TSPI_lineSetCallHubTracking",
+    "TSPI_lineSetCallParams",
+    "TSPI_lineSetCurrentLocation",
+    "TSPI_lineSetDefaultMediaDetection",
+    "TSPI_lineSetMediaMode",
+    "TSPI_lineSetStatusMessages",
+    "TSPI_lineSetupTransfer",
+    "TSPI_lineSwapHold",
+    "TSPI_lineUnhold",
+    "TSPI_lineUnpark",
+    "TSPI_providerConfig",
+    "TSPI_providerCreateLineDevice",
+    "TSPI_providerEnumDevices",
+    "TSPI_providerGenericDialogData",
+    "TSPI_providerInit",
+    "TSPI_providerInstall",
+    "TSPI_providerRemove",
+    "TSPI_providerShutdown",
+    "TSPI_providerUIIdentify",
+    "TUISPI_providerConfig",
+    "TUISPI_providerInstall",
+    "TUISPI_providerRemove",
 ];
 
 type LineEventProc = unsafe extern "system" fn(usize, usize, u32, usize, usize, usize);
@@ -74,8 +114,17 @@ type CompletionProc = unsafe extern "system" fn(u32, i32);
 
 #[derive(Clone, Debug, PartialEq)]
 enum Record {
-    Completion { request: u32, result: i32 },
-    Event { ht_line: usize, ht_call: usize, msg: u32, p1: usize, p2: usize },
+    Completion {
+        request: u32,
+        result: i32,
+    },
+    Event {
+        ht_line: usize,
+        ht_call: usize,
+        msg: u32,
+        p1: usize,
+        p2: usize,
+    },
 }
 
 static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
@@ -88,13 +137,18 @@ static NEXT_CALL: AtomicUsize = AtomicUsize::new(FIRST_TAPI_CALL);
 static REQUESTS: Mutex<Vec<(u32, bool)>> = Mutex::new(Vec::new());
 
 fn records() -> MutexGuard<'static, Vec<Record>> {
-    RECORDS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    RECORDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn violation(what: impl Display) {
     let text = what.to_string();
     eprintln!("VIOLATION: {text}");
-    VIOLATIONS.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+    VIOLATIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(text);
 }
 
 fn enter() {
@@ -117,7 +171,14 @@ unsafe extern "system" fn completion(request: u32, result: i32) {
     leave(Record::Completion { request, result });
 }
 
-unsafe extern "system" fn line_event(ht_line: usize, ht_call: usize, msg: u32, p1: usize, p2: usize, _p3: usize) {
+unsafe extern "system" fn line_event(
+    ht_line: usize,
+    ht_call: usize,
+    msg: u32,
+    p1: usize,
+    p2: usize,
+    _p3: usize,
+) {
     enter();
     if msg == LINE_NEWCALL {
         if p2 == 0 {
@@ -128,7 +189,13 @@ unsafe extern "system" fn line_event(ht_line: usize, ht_call: usize, msg: u32, p
             unsafe { (p2 as *mut usize).write_unaligned(ht) };
         }
     }
-    leave(Record::Event { ht_line, ht_call, msg, p1, p2 });
+    leave(Record::Event {
+        ht_line,
+        ht_call,
+        msg,
+        p1,
+        p2,
+    });
 }
 
 fn wide(text: &str) -> Vec<u16> {
@@ -189,34 +256,65 @@ impl Tsp {
 }
 
 fn set_string(name: &str, value: &str) -> Result<(), String> {
-    set_value(name, REG_SZ, &wide(value).iter().flat_map(|unit| unit.to_le_bytes()).collect::<Vec<u8>>())
+    set_value(
+        name,
+        REG_SZ,
+        &wide(value)
+            .iter()
+            .flat_map(|unit| unit.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
 }
 
 fn set_value(name: &str, kind: u32, data: &[u8]) -> Result<(), String> {
     let (key, value) = (wide(CONFIG_KEY), wide(name));
     // SAFETY: NUL-terminated names, `data` valid for its length.
     let status = unsafe {
-        RegSetKeyValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), value.as_ptr(), kind, data.as_ptr().cast(), data.len() as u32)
+        RegSetKeyValueW(
+            HKEY_LOCAL_MACHINE,
+            key.as_ptr(),
+            value.as_ptr(),
+            kind,
+            data.as_ptr().cast(),
+            data.len() as u32,
+        )
     };
     if status == 0 {
         Ok(())
     } else {
-        Err(format!("cannot write registry value {name}: error {status}"))
+        Err(format!(
+            "cannot write registry value {name}: error {status}"
+        ))
     }
 }
 
 fn protect(secret: &str) -> Result<Vec<u8>, String> {
-    let input = CRYPT_INTEGER_BLOB { cbData: secret.len() as u32, pbData: secret.as_ptr() as *mut u8 };
-    let mut output = CRYPT_INTEGER_BLOB { cbData: 0, pbData: ptr::null_mut() };
+    let input = CRYPT_INTEGER_BLOB {
+        cbData: secret.len() as u32,
+        pbData: secret.as_ptr() as *mut u8,
+    };
+    let mut output = CRYPT_INTEGER_BLOB {
+        cbData: 0,
+        pbData: ptr::null_mut(),
+    };
     // SAFETY: `input` points at `secret`; DPAPI allocates the output with LocalAlloc.
     let ok = unsafe {
-        CryptProtectData(&input, ptr::null(), ptr::null(), ptr::null(), ptr::null(), CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_UI_FORBIDDEN, &mut output)
+        CryptProtectData(
+            &input,
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_UI_FORBIDDEN,
+            &mut output,
+        )
     };
     if ok == 0 {
         return Err("CryptProtectData failed".to_owned());
     }
     // SAFETY: on success pbData holds cbData bytes, freed right after copying.
-    let blob = unsafe { std::slice::from_raw_parts(output.pbData, output.cbData as usize) }.to_vec();
+    let blob =
+        unsafe { std::slice::from_raw_parts(output.pbData, output.cbData as usize) }.to_vec();
     // SAFETY: allocated by DPAPI with LocalAlloc.
     unsafe { LocalFree(output.pbData.cast()) };
     Ok(blob)
@@ -245,7 +343,8 @@ struct Control {
 
 impl Control {
     fn connect(port: u16) -> Result<Self, String> {
-        let writer = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("control connection: {e}"))?;
+        let writer = TcpStream::connect(("127.0.0.1", port))
+            .map_err(|e| format!("control connection: {e}"))?;
         let reader = BufReader::new(writer.try_clone().map_err(|e| e.to_string())?);
         Ok(Self { writer, reader })
     }
@@ -253,7 +352,9 @@ impl Control {
     fn command(&mut self, line: &str) -> Result<String, String> {
         writeln!(self.writer, "{line}").map_err(|e| e.to_string())?;
         let mut reply = String::new();
-        self.reader.read_line(&mut reply).map_err(|e| e.to_string())?;
+        self.reader
+            .read_line(&mut reply)
+            .map_err(|e| e.to_string())?;
         let reply = reply.trim().to_owned();
         match reply.strip_prefix("ok") {
             Some(rest) => Ok(rest.trim().to_owned()),
@@ -272,9 +373,15 @@ fn wait(what: &str, done: impl Fn(&[Record]) -> bool) -> Result<Vec<Record>, Str
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("timed out waiting for {what}; callbacks so far: {:#?}", *guard));
+            return Err(format!(
+                "timed out waiting for {what}; callbacks so far: {:#?}",
+                *guard
+            ));
         }
-        guard = CHANGED.wait_timeout(guard, left).unwrap_or_else(|p| p.into_inner()).0;
+        guard = CHANGED
+            .wait_timeout(guard, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
     }
 }
 
@@ -288,21 +395,40 @@ fn expect(condition: bool, what: impl Display) -> Result<(), String> {
 
 /// An async request must return its id; its completion is awaited and checked.
 fn async_request(what: &str, request: u32, returned: i32, expected: i32) -> Result<(), String> {
-    REQUESTS.lock().unwrap_or_else(|p| p.into_inner()).push((request, returned > 0));
-    expect(returned == request as i32, format!("{what} returned {returned:#x}, not its request id {request}"))?;
+    REQUESTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((request, returned > 0));
+    expect(
+        returned == request as i32,
+        format!("{what} returned {returned:#x}, not its request id {request}"),
+    )?;
     let records = wait(&format!("the completion of {what}"), |r| {
-        r.iter().any(|x| matches!(x, Record::Completion { request: id, .. } if *id == request))
+        r.iter()
+            .any(|x| matches!(x, Record::Completion { request: id, .. } if *id == request))
     })?;
     let result = records.iter().find_map(|x| match x {
-        Record::Completion { request: id, result } if *id == request => Some(*result),
+        Record::Completion {
+            request: id,
+            result,
+        } if *id == request => Some(*result),
         _ => None,
     });
-    expect(result == Some(expected), format!("{what} completed with {result:?}, expected {expected:#x}"))
+    expect(
+        result == Some(expected),
+        format!("{what} completed with {result:?}, expected {expected:#x}"),
+    )
 }
 
 fn refused(what: &str, request: u32, returned: i32, expected: i32) -> Result<(), String> {
-    REQUESTS.lock().unwrap_or_else(|p| p.into_inner()).push((request, false));
-    expect(returned == expected, format!("{what} returned {returned:#x}, expected {expected:#x}"))
+    REQUESTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((request, false));
+    expect(
+        returned == expected,
+        format!("{what} returned {returned:#x}, expected {expected:#x}"),
+    )
 }
 
 fn state_events(records: &[Record], ht_call: usize, state: usize) -> usize {
@@ -327,23 +453,47 @@ fn structure(total: usize) -> Vec<u8> {
 }
 
 fn dword(buf: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([buf[offset], buf[offset + 1], buf[offset + 2], buf[offset + 3]])
+    u32::from_le_bytes([
+        buf[offset],
+        buf[offset + 1],
+        buf[offset + 2],
+        buf[offset + 3],
+    ])
 }
 
 fn text_at(buf: &[u8], size: u32, offset: u32) -> Result<String, String> {
     let (size, offset) = (size as usize, offset as usize);
-    let bytes = buf.get(offset..offset + size).ok_or("string outside the structure")?;
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]])).take_while(|u| *u != 0).collect();
+    let bytes = buf
+        .get(offset..offset + size)
+        .ok_or("string outside the structure")?;
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .take_while(|u| *u != 0)
+        .collect();
     Ok(String::from_utf16_lossy(&units))
 }
 
 /// The common size rules: dwTotalSize kept, used ≤ total, needed ≥ used, nothing written
 /// past dwUsedSize.
 fn check_sizes(name: &str, buf: &[u8]) -> Result<(), String> {
-    let (total, needed, used) = (dword(buf, 0) as usize, dword(buf, 4) as usize, dword(buf, 8) as usize);
-    expect(total == buf.len(), format!("{name}: dwTotalSize changed to {total}"))?;
-    expect(used <= total && needed >= used, format!("{name}: needed {needed}, used {used}, total {total}"))?;
-    expect(buf[used..].iter().all(|b| *b == SENTINEL), format!("{name}: bytes written past dwUsedSize"))
+    let (total, needed, used) = (
+        dword(buf, 0) as usize,
+        dword(buf, 4) as usize,
+        dword(buf, 8) as usize,
+    );
+    expect(
+        total == buf.len(),
+        format!("{name}: dwTotalSize changed to {total}"),
+    )?;
+    expect(
+        used <= total && needed >= used,
+        format!("{name}: needed {needed}, used {used}, total {total}"),
+    )?;
+    expect(
+        buf[used..].iter().all(|b| *b == SENTINEL),
+        format!("{name}: bytes written past dwUsedSize"),
+    )
 }
 
 struct Opened {
@@ -398,7 +548,10 @@ fn run(path: &str, port: u16, control_port: u16, log_file: &str) -> Result<(), S
     // Nothing may call back now; a stray thread would also crash on the unloaded code.
     control.command("ring 201 +4930999")?;
     control.command("log")?;
-    expect(VIOLATIONS.lock().map(|v| v.is_empty()).unwrap_or(false), "no callback after unload")?;
+    expect(
+        VIOLATIONS.lock().map(|v| v.is_empty()).unwrap_or(false),
+        "no callback after unload",
+    )?;
 
     // A second start in the same process: the known lines are reported at once, same ids.
     SHUT_DOWN.store(false, Ordering::SeqCst);
@@ -413,42 +566,110 @@ fn run(path: &str, port: u16, control_port: u16, log_file: &str) -> Result<(), S
 }
 
 fn shutdown(tsp: Tsp) -> Result<(), String> {
-    let result = call!(tsp, "TSPI_providerShutdown", fn(u32, u32), 0x0003_0000, PERMANENT_PROVIDER_ID);
-    expect(result == 0, format!("TSPI_providerShutdown returned {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_providerShutdown",
+        fn(u32, u32),
+        0x0003_0000,
+        PERMANENT_PROVIDER_ID
+    );
+    expect(
+        result == 0,
+        format!("TSPI_providerShutdown returned {result:#x}"),
+    )?;
     SHUT_DOWN.store(true, Ordering::SeqCst);
     tsp.unload()
 }
 
 fn negotiate(tsp: &Tsp, device: u32) -> Result<u32, String> {
     let mut version = 0_u32;
-    let result = call!(tsp, "TSPI_lineNegotiateTSPIVersion", fn(u32, u32, u32, *mut u32), device, 0x0001_0003, 0x0003_0001, &mut version);
-    expect(result == 0, format!("negotiation for {device:#x} returned {result:#x}"))?;
-    expect(version == 0x0003_0000, format!("negotiated {version:#x}, expected 0x30000"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineNegotiateTSPIVersion",
+        fn(u32, u32, u32, *mut u32),
+        device,
+        0x0001_0003,
+        0x0003_0001,
+        &mut version
+    );
+    expect(
+        result == 0,
+        format!("negotiation for {device:#x} returned {result:#x}"),
+    )?;
+    expect(
+        version == 0x0003_0000,
+        format!("negotiated {version:#x}, expected 0x30000"),
+    )?;
     Ok(version)
 }
 
 fn start(tsp: &Tsp, base: u32) -> Result<u32, String> {
     negotiate(tsp, 0xFFFF_FFFF)?;
     let mut too_old = 0_u32;
-    let result = call!(tsp, "TSPI_lineNegotiateTSPIVersion", fn(u32, u32, u32, *mut u32), 0xFFFF_FFFF, 0x0001_0003, 0x0001_0004, &mut too_old);
-    expect(result == lineerr(0x8000_000C), format!("negotiating only TAPI 1.x returned {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineNegotiateTSPIVersion",
+        fn(u32, u32, u32, *mut u32),
+        0xFFFF_FFFF,
+        0x0001_0003,
+        0x0001_0004,
+        &mut too_old
+    );
+    expect(
+        result == lineerr(0x8000_000C),
+        format!("negotiating only TAPI 1.x returned {result:#x}"),
+    )?;
     let (mut lines, mut phones) = (u32::MAX, u32::MAX);
     let create: LineEventProc = line_event;
-    let result = call!(tsp, "TSPI_providerEnumDevices", fn(u32, *mut u32, *mut u32, usize, LineEventProc, usize),
-        PERMANENT_PROVIDER_ID, &mut lines, &mut phones, H_PROVIDER, create, 0);
-    expect(result == 0 && phones == 0, format!("TSPI_providerEnumDevices returned {result:#x}, {phones} phones"))?;
+    let result = call!(
+        tsp,
+        "TSPI_providerEnumDevices",
+        fn(u32, *mut u32, *mut u32, usize, LineEventProc, usize),
+        PERMANENT_PROVIDER_ID,
+        &mut lines,
+        &mut phones,
+        H_PROVIDER,
+        create,
+        0
+    );
+    expect(
+        result == 0 && phones == 0,
+        format!("TSPI_providerEnumDevices returned {result:#x}, {phones} phones"),
+    )?;
     let mut options = u32::MAX;
     let completion_proc: CompletionProc = completion;
-    let result = call!(tsp, "TSPI_providerInit", fn(u32, u32, u32, u32, usize, usize, CompletionProc, *mut u32),
-        0x0003_0000, PERMANENT_PROVIDER_ID, base, 0, lines as usize, 0, completion_proc, &mut options);
-    expect(result == 0, format!("TSPI_providerInit returned {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_providerInit",
+        fn(u32, u32, u32, u32, usize, usize, CompletionProc, *mut u32),
+        0x0003_0000,
+        PERMANENT_PROVIDER_ID,
+        base,
+        0,
+        lines as usize,
+        0,
+        completion_proc,
+        &mut options
+    );
+    expect(
+        result == 0,
+        format!("TSPI_providerInit returned {result:#x}"),
+    )?;
     expect(options == 0, format!("TSPI options {options:#x}"))?;
     Ok(lines)
 }
 
 fn dev_caps(tsp: &Tsp, device: u32, total: usize) -> (i32, Vec<u8>) {
     let mut buf = structure(total);
-    let result = call!(tsp, "TSPI_lineGetDevCaps", fn(u32, u32, u32, *mut c_void), device, 0x0003_0000, 0, buf.as_mut_ptr().cast());
+    let result = call!(
+        tsp,
+        "TSPI_lineGetDevCaps",
+        fn(u32, u32, u32, *mut c_void),
+        device,
+        0x0003_0000,
+        0,
+        buf.as_mut_ptr().cast()
+    );
     (result, buf)
 }
 
@@ -468,18 +689,54 @@ fn caps_of(buf: &[u8]) -> Result<(String, u32), String> {
 
 fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
     let lines = start(tsp, 100)?;
-    expect(lines == 0, format!("a fresh provider reported {lines} lines"))?;
+    expect(
+        lines == 0,
+        format!("a fresh provider reported {lines} lines"),
+    )?;
     // The device list arrives: one LINE_CREATE per line on the create procedure.
     let records = wait("LINE_CREATE for lines 201-203", |r| {
-        r.iter().filter(|x| matches!(x, Record::Event { msg: LINE_CREATE, .. })).count() == 3
+        r.iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    Record::Event {
+                        msg: LINE_CREATE,
+                        ..
+                    }
+                )
+            })
+            .count()
+            == 3
     })?;
     let mut device = 103;
     for record in &records {
-        if let Record::Event { msg: LINE_CREATE, p1, p2, ht_line, ht_call } = record {
-            expect(*p1 == H_PROVIDER, format!("LINE_CREATE carries hProvider {p1:#x}"))?;
-            expect(*ht_line == 0 && *ht_call == 0, "LINE_CREATE has no line or call")?;
-            let result = call!(tsp, "TSPI_providerCreateLineDevice", fn(usize, u32), *p2, device);
-            expect(result == 0, format!("TSPI_providerCreateLineDevice returned {result:#x}"))?;
+        if let Record::Event {
+            msg: LINE_CREATE,
+            p1,
+            p2,
+            ht_line,
+            ht_call,
+        } = record
+        {
+            expect(
+                *p1 == H_PROVIDER,
+                format!("LINE_CREATE carries hProvider {p1:#x}"),
+            )?;
+            expect(
+                *ht_line == 0 && *ht_call == 0,
+                "LINE_CREATE has no line or call",
+            )?;
+            let result = call!(
+                tsp,
+                "TSPI_providerCreateLineDevice",
+                fn(usize, u32),
+                *p2,
+                device
+            );
+            expect(
+                result == 0,
+                format!("TSPI_providerCreateLineDevice returned {result:#x}"),
+            )?;
             device += 1;
         }
     }
@@ -488,15 +745,27 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
     for device in 103..106 {
         negotiate(tsp, device)?;
         let (result, _) = dev_caps(tsp, device, 100);
-        expect(result == lineerr(0x8000_004D), format!("LINEDEVCAPS of 100 bytes gave {result:#x}"))?;
+        expect(
+            result == lineerr(0x8000_004D),
+            format!("LINEDEVCAPS of 100 bytes gave {result:#x}"),
+        )?;
         let (result, fixed) = dev_caps(tsp, device, 292);
-        expect(result == 0, format!("LINEDEVCAPS fixed size gave {result:#x}"))?;
+        expect(
+            result == 0,
+            format!("LINEDEVCAPS fixed size gave {result:#x}"),
+        )?;
         check_sizes("LINEDEVCAPS (fixed)", &fixed)?;
-        expect(dword(&fixed, 4) > 292 && dword(&fixed, 8) == 292, "a too small LINEDEVCAPS reports the needed size")?;
+        expect(
+            dword(&fixed, 4) > 292 && dword(&fixed, 8) == 292,
+            "a too small LINEDEVCAPS reports the needed size",
+        )?;
         let (result, caps) = dev_caps(tsp, device, dword(&fixed, 4) as usize + 16);
         expect(result == 0, format!("LINEDEVCAPS gave {result:#x}"))?;
         check_sizes("LINEDEVCAPS", &caps)?;
-        expect(dword(&caps, 4) == dword(&caps, 8), "everything fits: needed == used")?;
+        expect(
+            dword(&caps, 4) == dword(&caps, 8),
+            "everything fits: needed == used",
+        )?;
         let (name, id) = caps_of(&caps)?;
         expect(id != 0, "permanent line id set")?;
         if name == "Line 201" {
@@ -504,13 +773,34 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
         }
         permanent_ids.push((name, id));
     }
-    let line_201 = line_201.ok_or_else(|| format!("no line named \"Line 201\": {permanent_ids:?}"))?;
+    let line_201 =
+        line_201.ok_or_else(|| format!("no line named \"Line 201\": {permanent_ids:?}"))?;
     let mut unknown = 0_u32;
-    let result = call!(tsp, "TSPI_lineNegotiateTSPIVersion", fn(u32, u32, u32, *mut u32), 999, 0x0002_0000, 0x0003_0000, &mut unknown);
-    expect(result == lineerr(0x8000_0002), format!("negotiating an unknown device gave {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineNegotiateTSPIVersion",
+        fn(u32, u32, u32, *mut u32),
+        999,
+        0x0002_0000,
+        0x0003_0000,
+        &mut unknown
+    );
+    expect(
+        result == lineerr(0x8000_0002),
+        format!("negotiating an unknown device gave {result:#x}"),
+    )?;
 
     let mut caps = structure(1024);
-    let result = call!(tsp, "TSPI_lineGetAddressCaps", fn(u32, u32, u32, u32, *mut c_void), line_201, 0, 0x0003_0000, 0, caps.as_mut_ptr().cast());
+    let result = call!(
+        tsp,
+        "TSPI_lineGetAddressCaps",
+        fn(u32, u32, u32, u32, *mut c_void),
+        line_201,
+        0,
+        0x0003_0000,
+        0,
+        caps.as_mut_ptr().cast()
+    );
     expect(result == 0, format!("LINEADDRESSCAPS gave {result:#x}"))?;
     check_sizes("LINEADDRESSCAPS", &caps)?;
     let flags = {
@@ -518,24 +808,105 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
         // SAFETY: a whole LINEADDRESSCAPS, read unaligned.
         unsafe { addr_of!((*address).dwAddrCapFlags).read_unaligned() }
     };
-    expect(flags & 0xA000 == 0xA000, format!("LINEADDRESSCAPS flags {flags:#x} lack TRANSFERMAKE/CONFERENCEMAKE"))?;
-    let result = call!(tsp, "TSPI_lineGetAddressCaps", fn(u32, u32, u32, u32, *mut c_void), line_201, 1, 0x0003_0000, 0, caps.as_mut_ptr().cast());
-    expect(result == lineerr(0x8000_0011), format!("address 1 gave {result:#x}"))?;
+    expect(
+        flags & 0xA000 == 0xA000,
+        format!("LINEADDRESSCAPS flags {flags:#x} lack TRANSFERMAKE/CONFERENCEMAKE"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetAddressCaps",
+        fn(u32, u32, u32, u32, *mut c_void),
+        line_201,
+        1,
+        0x0003_0000,
+        0,
+        caps.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(0x8000_0011),
+        format!("address 1 gave {result:#x}"),
+    )?;
 
     // Bad inputs get their LINEERR codes.
     let mut hd_line = 0_usize;
-    let result = call!(tsp, "TSPI_lineOpen", fn(u32, usize, *mut usize, u32, LineEventProc), 999, HT_LINE, &mut hd_line, 0x0003_0000, line_event);
-    expect(result == lineerr(0x8000_0002), format!("opening an unknown line gave {result:#x}"))?;
-    let result = call!(tsp, "TSPI_lineOpen", fn(u32, usize, *mut usize, u32, LineEventProc), line_201, HT_LINE, ptr::null_mut(), 0x0003_0000, line_event);
-    expect(result == lineerr(0x8000_0035), format!("lineOpen with NULL lphdLine gave {result:#x}"))?;
-    let result = call!(tsp, "TSPI_lineGetDevCaps", fn(u32, u32, u32, *mut c_void), line_201, 0x0003_0000, 0, ptr::null_mut());
-    expect(result == lineerr(0x8000_0035), format!("LINEDEVCAPS NULL gave {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineOpen",
+        fn(u32, usize, *mut usize, u32, LineEventProc),
+        999,
+        HT_LINE,
+        &mut hd_line,
+        0x0003_0000,
+        line_event
+    );
+    expect(
+        result == lineerr(0x8000_0002),
+        format!("opening an unknown line gave {result:#x}"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineOpen",
+        fn(u32, usize, *mut usize, u32, LineEventProc),
+        line_201,
+        HT_LINE,
+        ptr::null_mut(),
+        0x0003_0000,
+        line_event
+    );
+    expect(
+        result == lineerr(0x8000_0035),
+        format!("lineOpen with NULL lphdLine gave {result:#x}"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetDevCaps",
+        fn(u32, u32, u32, *mut c_void),
+        line_201,
+        0x0003_0000,
+        0,
+        ptr::null_mut()
+    );
+    expect(
+        result == lineerr(0x8000_0035),
+        format!("LINEDEVCAPS NULL gave {result:#x}"),
+    )?;
 
-    let result = call!(tsp, "TSPI_lineOpen", fn(u32, usize, *mut usize, u32, LineEventProc), line_201, HT_LINE, &mut hd_line, 0x0003_0000, line_event);
-    expect(result == 0 && hd_line != 0, format!("lineOpen gave {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineOpen",
+        fn(u32, usize, *mut usize, u32, LineEventProc),
+        line_201,
+        HT_LINE,
+        &mut hd_line,
+        0x0003_0000,
+        line_event
+    );
+    expect(
+        result == 0 && hd_line != 0,
+        format!("lineOpen gave {result:#x}"),
+    )?;
     for (name, result) in [
-        ("SetDefaultMediaDetection", call!(tsp, "TSPI_lineSetDefaultMediaDetection", fn(usize, u32), hd_line, 0x4)),
-        ("SetStatusMessages", call!(tsp, "TSPI_lineSetStatusMessages", fn(usize, u32, u32), hd_line, 0xFFFF_FFFF, 0xFFFF_FFFF)),
+        (
+            "SetDefaultMediaDetection",
+            call!(
+                tsp,
+                "TSPI_lineSetDefaultMediaDetection",
+                fn(usize, u32),
+                hd_line,
+                0x4
+            ),
+        ),
+        (
+            "SetStatusMessages",
+            call!(
+                tsp,
+                "TSPI_lineSetStatusMessages",
+                fn(usize, u32, u32),
+                hd_line,
+                0xFFFF_FFFF,
+                0xFFFF_FFFF
+            ),
+        ),
     ] {
         expect(result == 0, format!("{name} gave {result:#x}"))?;
     }
@@ -548,37 +919,73 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
 
     // Gateway restart: out of service, then back.
     control.command("restart")?;
-    wait("LINEDEVSTATE OUTOFSERVICE", |r| dev_state_events(r, OUTOFSERVICE) == 1)?;
-    wait("LINEDEVSTATE INSERVICE", |r| dev_state_events(r, INSERVICE) == 1)?;
+    wait("LINEDEVSTATE OUTOFSERVICE", |r| {
+        dev_state_events(r, OUTOFSERVICE) == 1
+    })?;
+    wait("LINEDEVSTATE INSERVICE", |r| {
+        dev_state_events(r, INSERVICE) == 1
+    })?;
 
     let result = call!(tsp, "TSPI_lineClose", fn(usize), hd_line);
     expect(result == 0, format!("lineClose gave {result:#x}"))?;
-    Ok(Opened { hd_line, permanent_ids })
+    Ok(Opened {
+        hd_line,
+        permanent_ids,
+    })
 }
 
 fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(), String> {
     control.command("ring 201 +4930123456")?;
     let records = wait("LINE_NEWCALL and OFFERING", |r| {
-        r.iter().any(|x| matches!(x, Record::Event { msg: LINE_CALLSTATE, p1: OFFERING, .. }))
+        r.iter().any(|x| {
+            matches!(
+                x,
+                Record::Event {
+                    msg: LINE_CALLSTATE,
+                    p1: OFFERING,
+                    ..
+                }
+            )
+        })
     })?;
     let index = records
         .iter()
-        .position(|x| matches!(x, Record::Event { msg: LINE_NEWCALL, .. }))
+        .position(|x| {
+            matches!(
+                x,
+                Record::Event {
+                    msg: LINE_NEWCALL,
+                    ..
+                }
+            )
+        })
         .ok_or("no LINE_NEWCALL before OFFERING")?;
     let (hd_call, ht_call) = match &records[index] {
         Record::Event { p1, ht_line, .. } => {
-            expect(*ht_line == HT_LINE, format!("LINE_NEWCALL on htLine {ht_line:#x}"))?;
+            expect(
+                *ht_line == HT_LINE,
+                format!("LINE_NEWCALL on htLine {ht_line:#x}"),
+            )?;
             (*p1, FIRST_TAPI_CALL)
         }
         _ => unreachable!(),
     };
     expect(
         matches!(records.get(index + 1), Some(Record::Event { msg: LINE_CALLSTATE, p1: OFFERING, ht_call: c, p2: 1, .. }) if *c == ht_call),
-        format!("OFFERING/ACTIVE for htCall {ht_call:#x} right after LINE_NEWCALL: {:?}", records.get(index + 1)),
+        format!(
+            "OFFERING/ACTIVE for htCall {ht_call:#x} right after LINE_NEWCALL: {:?}",
+            records.get(index + 1)
+        ),
     )?;
 
     let mut info = structure(1024);
-    let result = call!(tsp, "TSPI_lineGetCallInfo", fn(usize, *mut c_void), hd_call, info.as_mut_ptr().cast());
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        hd_call,
+        info.as_mut_ptr().cast()
+    );
     expect(result == 0, format!("LINECALLINFO gave {result:#x}"))?;
     check_sizes("LINECALLINFO", &info)?;
     let call_info = info.as_ptr().cast::<LINECALLINFO>();
@@ -592,20 +999,52 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
             addr_of!((*call_info).dwOrigin).read_unaligned(),
         )
     };
-    expect(h_line == 0xA5A5_A5A5, "LINECALLINFO.hLine belongs to TAPI and stays")?;
-    expect(flags & 0x8 != 0, format!("caller id flags {flags:#x} lack ADDRESS"))?;
+    expect(
+        h_line == 0xA5A5_A5A5,
+        "LINECALLINFO.hLine belongs to TAPI and stays",
+    )?;
+    expect(
+        flags & 0x8 != 0,
+        format!("caller id flags {flags:#x} lack ADDRESS"),
+    )?;
     let caller = text_at(&info, size, offset)?;
     expect(caller == "+4930123456", format!("caller id {caller:?}"))?;
-    expect(origin == 0x4, format!("origin {origin:#x}, expected EXTERNAL"))?;
+    expect(
+        origin == 0x4,
+        format!("origin {origin:#x}, expected EXTERNAL"),
+    )?;
     let mut small = structure(100);
-    let result = call!(tsp, "TSPI_lineGetCallInfo", fn(usize, *mut c_void), hd_call, small.as_mut_ptr().cast());
-    expect(result == lineerr(0x8000_004D), format!("LINECALLINFO of 100 bytes gave {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        hd_call,
+        small.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(0x8000_004D),
+        format!("LINECALLINFO of 100 bytes gave {result:#x}"),
+    )?;
 
-    let result = call!(tsp, "TSPI_lineAnswer", fn(u32, usize, *const u8, u32), 11, hd_call, ptr::null(), 0);
+    let result = call!(
+        tsp,
+        "TSPI_lineAnswer",
+        fn(u32, usize, *const u8, u32),
+        11,
+        hd_call,
+        ptr::null(),
+        0
+    );
     async_request("lineAnswer", 11, result, 0)?;
     wait("CONNECTED", |r| state_events(r, ht_call, CONNECTED) == 1)?;
     let mut status = structure(256);
-    let result = call!(tsp, "TSPI_lineGetCallStatus", fn(usize, *mut c_void), hd_call, status.as_mut_ptr().cast());
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallStatus",
+        fn(usize, *mut c_void),
+        hd_call,
+        status.as_mut_ptr().cast()
+    );
     let call_status = status.as_ptr().cast::<LINECALLSTATUS>();
     // SAFETY: a whole LINECALLSTATUS, read unaligned.
     let (state, privilege, features) = unsafe {
@@ -615,23 +1054,45 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
             addr_of!((*call_status).dwCallFeatures).read_unaligned(),
         )
     };
-    expect(result == 0 && state == 0x100, format!("LINECALLSTATUS gave {result:#x}, state {state:#x}"))?;
-    expect(privilege == 0xA5A5_A5A5, "dwCallPrivilege belongs to TAPI and stays")?;
-    expect(features & 0x800 != 0, format!("a connected call can be held: features {features:#x}"))?;
+    expect(
+        result == 0 && state == 0x100,
+        format!("LINECALLSTATUS gave {result:#x}, state {state:#x}"),
+    )?;
+    expect(
+        privilege == 0xA5A5_A5A5,
+        "dwCallPrivilege belongs to TAPI and stays",
+    )?;
+    expect(
+        features & 0x800 != 0,
+        format!("a connected call can be held: features {features:#x}"),
+    )?;
 
     let result = call!(tsp, "TSPI_lineHold", fn(u32, usize), 12, hd_call);
     async_request("lineHold", 12, result, 0)?;
     wait("ONHOLD", |r| state_events(r, ht_call, ONHOLD) == 1)?;
     let result = call!(tsp, "TSPI_lineUnhold", fn(u32, usize), 13, hd_call);
     async_request("lineUnhold", 13, result, 0)?;
-    wait("CONNECTED after unhold", |r| state_events(r, ht_call, CONNECTED) == 2)?;
-    let result = call!(tsp, "TSPI_lineDrop", fn(u32, usize, *const u8, u32), 14, hd_call, ptr::null(), 0);
+    wait("CONNECTED after unhold", |r| {
+        state_events(r, ht_call, CONNECTED) == 2
+    })?;
+    let result = call!(
+        tsp,
+        "TSPI_lineDrop",
+        fn(u32, usize, *const u8, u32),
+        14,
+        hd_call,
+        ptr::null(),
+        0
+    );
     async_request("lineDrop", 14, result, 0)?;
     wait("IDLE", |r| state_events(r, ht_call, IDLE) == 1)?;
     let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
     expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
     let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
-    expect(result == lineerr(0x8000_0018), format!("closing a closed call gave {result:#x}"))?;
+    expect(
+        result == lineerr(0x8000_0018),
+        format!("closing a closed call gave {result:#x}"),
+    )?;
     let _ = hd_line;
     Ok(())
 }
@@ -640,54 +1101,143 @@ fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     let ht_call = 0x3_0000_0001_usize;
     let mut hd_call = 0_usize;
     let destination = wide("202");
-    let result = call!(tsp, "TSPI_lineMakeCall", fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        21, hd_line, ht_call, &mut hd_call, destination.as_ptr(), 0, ptr::null());
-    expect(hd_call != 0, "lineMakeCall filled lphdCall before returning")?;
-    async_request("lineMakeCall", 21, result, 0)?;
-    let records = wait("CONNECTED of the made call", |r| state_events(r, ht_call, CONNECTED) == 1)?;
-    let completed = records.iter().position(|x| *x == Record::Completion { request: 21, result: 0 });
-    let first_event = records.iter().position(|x| matches!(x, Record::Event { ht_call: c, .. } if *c == ht_call));
-    expect(completed < first_event, "no event for a made call before its completion")?;
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        21,
+        hd_line,
+        ht_call,
+        &mut hd_call,
+        destination.as_ptr(),
+        0,
+        ptr::null()
+    );
     expect(
-        !records.iter().any(|x| matches!(x, Record::Event { msg: LINE_NEWCALL, p1, .. } if *p1 == hd_call)),
+        hd_call != 0,
+        "lineMakeCall filled lphdCall before returning",
+    )?;
+    async_request("lineMakeCall", 21, result, 0)?;
+    let records = wait("CONNECTED of the made call", |r| {
+        state_events(r, ht_call, CONNECTED) == 1
+    })?;
+    let completed = records.iter().position(|x| {
+        *x == Record::Completion {
+            request: 21,
+            result: 0,
+        }
+    });
+    let first_event = records
+        .iter()
+        .position(|x| matches!(x, Record::Event { ht_call: c, .. } if *c == ht_call));
+    expect(
+        completed < first_event,
+        "no event for a made call before its completion",
+    )?;
+    expect(
+        !records
+            .iter()
+            .any(|x| matches!(x, Record::Event { msg: LINE_NEWCALL, p1, .. } if *p1 == hd_call)),
         "no LINE_NEWCALL for a call TAPI created",
     )?;
-    let result = call!(tsp, "TSPI_lineDrop", fn(u32, usize, *const u8, u32), 22, hd_call, ptr::null(), 0);
+    let result = call!(
+        tsp,
+        "TSPI_lineDrop",
+        fn(u32, usize, *const u8, u32),
+        22,
+        hd_call,
+        ptr::null(),
+        0
+    );
     async_request("lineDrop (made call)", 22, result, 0)?;
-    wait("IDLE of the made call", |r| state_events(r, ht_call, IDLE) == 1)?;
+    wait("IDLE of the made call", |r| {
+        state_events(r, ht_call, IDLE) == 1
+    })?;
     let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
     expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
 
     let refused_destination = wide("999");
     let mut hd_refused = 0_usize;
-    let result = call!(tsp, "TSPI_lineMakeCall", fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        23, hd_line, ht_call + 1, &mut hd_refused, refused_destination.as_ptr(), 0, ptr::null());
-    async_request("lineMakeCall to an invalid number", 23, result, lineerr(0x8000_0010))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        23,
+        hd_line,
+        ht_call + 1,
+        &mut hd_refused,
+        refused_destination.as_ptr(),
+        0,
+        ptr::null()
+    );
+    async_request(
+        "lineMakeCall to an invalid number",
+        23,
+        result,
+        lineerr(0x8000_0010),
+    )?;
     Ok(())
 }
 
 fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(), String> {
     control.command("ring 201 203")?;
     let records = wait("the second incoming call", |r| {
-        r.iter().filter(|x| matches!(x, Record::Event { msg: LINE_NEWCALL, .. })).count() == 2
+        r.iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    Record::Event {
+                        msg: LINE_NEWCALL,
+                        ..
+                    }
+                )
+            })
+            .count()
+            == 2
     })?;
     let hd_call = records
         .iter()
         .rev()
         .find_map(|x| match x {
-            Record::Event { msg: LINE_NEWCALL, p1, .. } => Some(*p1),
+            Record::Event {
+                msg: LINE_NEWCALL,
+                p1,
+                ..
+            } => Some(*p1),
             _ => None,
         })
         .ok_or("no LINE_NEWCALL")?;
     let ht_call = FIRST_TAPI_CALL + 1;
-    wait("OFFERING of the second call", |r| state_events(r, ht_call, OFFERING) == 1)?;
-    let result = call!(tsp, "TSPI_lineAnswer", fn(u32, usize, *const u8, u32), 31, hd_call, ptr::null(), 0);
+    wait("OFFERING of the second call", |r| {
+        state_events(r, ht_call, OFFERING) == 1
+    })?;
+    let result = call!(
+        tsp,
+        "TSPI_lineAnswer",
+        fn(u32, usize, *const u8, u32),
+        31,
+        hd_call,
+        ptr::null(),
+        0
+    );
     async_request("lineAnswer (second call)", 31, result, 0)?;
-    wait("CONNECTED (second call)", |r| state_events(r, ht_call, CONNECTED) == 1)?;
+    wait("CONNECTED (second call)", |r| {
+        state_events(r, ht_call, CONNECTED) == 1
+    })?;
     let destination = wide("202");
-    let result = call!(tsp, "TSPI_lineBlindTransfer", fn(u32, usize, *const u16, u32), 32, hd_call, destination.as_ptr(), 0);
+    let result = call!(
+        tsp,
+        "TSPI_lineBlindTransfer",
+        fn(u32, usize, *const u16, u32),
+        32,
+        hd_call,
+        destination.as_ptr(),
+        0
+    );
     async_request("lineBlindTransfer", 32, result, 0)?;
-    wait("IDLE after the transfer", |r| state_events(r, ht_call, IDLE) == 1)?;
+    wait("IDLE after the transfer", |r| {
+        state_events(r, ht_call, IDLE) == 1
+    })?;
     let _ = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
 
     // lineForward: LINEFORWARDLIST with one unconditional forward to 300.
@@ -702,15 +1252,44 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
         list[40 + index * 2..42 + index * 2].copy_from_slice(&unit.to_le_bytes());
     }
     let mut consult = 0x5555_usize;
-    let result = call!(tsp, "TSPI_lineForward", fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
-        41, hd_line, 0, 0, list.as_ptr().cast(), 0, 0x4_0000_0000, &mut consult, ptr::null());
+    let result = call!(
+        tsp,
+        "TSPI_lineForward",
+        fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
+        41,
+        hd_line,
+        0,
+        0,
+        list.as_ptr().cast(),
+        0,
+        0x4_0000_0000,
+        &mut consult,
+        ptr::null()
+    );
     expect(consult == 0, "lineForward leaves no consultation call")?;
     async_request("lineForward", 41, result, 0)?;
     wait("LINE_ADDRESSSTATE FORWARD", |r| {
-        r.iter().any(|x| matches!(x, Record::Event { msg: LINE_ADDRESSSTATE, p2: 0x40, ht_line: HT_LINE, .. }))
+        r.iter().any(|x| {
+            matches!(
+                x,
+                Record::Event {
+                    msg: LINE_ADDRESSSTATE,
+                    p2: 0x40,
+                    ht_line: HT_LINE,
+                    ..
+                }
+            )
+        })
     })?;
     let mut status = structure(512);
-    let result = call!(tsp, "TSPI_lineGetAddressStatus", fn(usize, u32, *mut c_void), hd_line, 0, status.as_mut_ptr().cast());
+    let result = call!(
+        tsp,
+        "TSPI_lineGetAddressStatus",
+        fn(usize, u32, *mut c_void),
+        hd_line,
+        0,
+        status.as_mut_ptr().cast()
+    );
     check_sizes("LINEADDRESSSTATUS", &status)?;
     let address_status = status.as_ptr().cast::<LINEADDRESSSTATUS>();
     // SAFETY: a whole LINEADDRESSSTATUS, read unaligned.
@@ -720,43 +1299,155 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
             addr_of!((*address_status).dwForwardOffset).read_unaligned() as usize,
         )
     };
-    expect(result == 0 && entries == 1, format!("LINEADDRESSSTATUS gave {result:#x} with {entries} forwards"))?;
-    let destination = text_at(&status, dword(&status, offset + 16), dword(&status, offset + 20))?;
-    expect(destination == "300", format!("forward destination {destination:?}"))?;
-    let result = call!(tsp, "TSPI_lineForward", fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
-        42, hd_line, 0, 0, ptr::null(), 0, 0, ptr::null_mut(), ptr::null());
+    expect(
+        result == 0 && entries == 1,
+        format!("LINEADDRESSSTATUS gave {result:#x} with {entries} forwards"),
+    )?;
+    let destination = text_at(
+        &status,
+        dword(&status, offset + 16),
+        dword(&status, offset + 20),
+    )?;
+    expect(
+        destination == "300",
+        format!("forward destination {destination:?}"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineForward",
+        fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
+        42,
+        hd_line,
+        0,
+        0,
+        ptr::null(),
+        0,
+        0,
+        ptr::null_mut(),
+        ptr::null()
+    );
     async_request("lineForward (cancel)", 42, result, 0)
 }
 
 fn bad_requests(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     let destination = wide("202");
     let mut hd_call = 0_usize;
-    let result = call!(tsp, "TSPI_lineMakeCall", fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        51, 0xDEAD, 0x6_0000_0000, &mut hd_call, destination.as_ptr(), 0, ptr::null());
-    refused("lineMakeCall on an invalid line", 51, result, lineerr(0x8000_002B))?;
-    let result = call!(tsp, "TSPI_lineMakeCall", fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        52, hd_line, 0x6_0000_0000, ptr::null_mut(), destination.as_ptr(), 0, ptr::null());
-    refused("lineMakeCall with NULL lphdCall", 52, result, lineerr(0x8000_0035))?;
-    let result = call!(tsp, "TSPI_lineAnswer", fn(u32, usize, *const u8, u32), 53, 0xBAD_CA11, ptr::null(), 0);
-    refused("lineAnswer of an invalid call", 53, result, lineerr(0x8000_0018))?;
-    let result = call!(tsp, "TSPI_linePark", fn(u32, usize, u32, *const u16, *mut c_void), 54, 0xBAD_CA11, 0, ptr::null(), ptr::null_mut());
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        51,
+        0xDEAD,
+        0x6_0000_0000,
+        &mut hd_call,
+        destination.as_ptr(),
+        0,
+        ptr::null()
+    );
+    refused(
+        "lineMakeCall on an invalid line",
+        51,
+        result,
+        lineerr(0x8000_002B),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        52,
+        hd_line,
+        0x6_0000_0000,
+        ptr::null_mut(),
+        destination.as_ptr(),
+        0,
+        ptr::null()
+    );
+    refused(
+        "lineMakeCall with NULL lphdCall",
+        52,
+        result,
+        lineerr(0x8000_0035),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineAnswer",
+        fn(u32, usize, *const u8, u32),
+        53,
+        0xBAD_CA11,
+        ptr::null(),
+        0
+    );
+    refused(
+        "lineAnswer of an invalid call",
+        53,
+        result,
+        lineerr(0x8000_0018),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_linePark",
+        fn(u32, usize, u32, *const u16, *mut c_void),
+        54,
+        0xBAD_CA11,
+        0,
+        ptr::null(),
+        ptr::null_mut()
+    );
     refused("linePark", 54, result, lineerr(0x8000_0049))?;
-    let result = call!(tsp, "TSPI_lineSetupTransfer", fn(u32, usize, usize, *mut usize, *const c_void), 55, 0xBAD_CA11, 1, ptr::null_mut(), ptr::null());
+    let result = call!(
+        tsp,
+        "TSPI_lineSetupTransfer",
+        fn(u32, usize, usize, *mut usize, *const c_void),
+        55,
+        0xBAD_CA11,
+        1,
+        ptr::null_mut(),
+        ptr::null()
+    );
     refused("lineSetupTransfer", 55, result, lineerr(0x8000_0049))?;
     let mut info = structure(1024);
-    let result = call!(tsp, "TSPI_lineGetCallInfo", fn(usize, *mut c_void), 0xBAD_CA11, info.as_mut_ptr().cast());
-    expect(result == lineerr(0x8000_0018), format!("LINECALLINFO of an invalid call gave {result:#x}"))?;
-    let result = call!(tsp, "TSPI_lineGetLineDevStatus", fn(usize, *mut c_void), 0xDEAD, info.as_mut_ptr().cast());
-    expect(result == lineerr(0x8000_002B), format!("LINEDEVSTATUS of an invalid line gave {result:#x}"))?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        0xBAD_CA11,
+        info.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(0x8000_0018),
+        format!("LINECALLINFO of an invalid call gave {result:#x}"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetLineDevStatus",
+        fn(usize, *mut c_void),
+        0xDEAD,
+        info.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(0x8000_002B),
+        format!("LINEDEVSTATUS of an invalid line gave {result:#x}"),
+    )?;
     let mut name = vec![0_u16; 260];
-    let result = call!(tsp, "TSPI_providerUIIdentify", fn(*mut u16), name.as_mut_ptr());
+    let result = call!(
+        tsp,
+        "TSPI_providerUIIdentify",
+        fn(*mut u16),
+        name.as_mut_ptr()
+    );
     let name = String::from_utf16_lossy(&name[..name.iter().position(|u| *u == 0).unwrap_or(0)]);
-    expect(result == 0 && name.to_ascii_lowercase().ends_with(".tsp"), format!("UI DLL {name:?} ({result:#x})"))
+    expect(
+        result == 0 && name.to_ascii_lowercase().ends_with(".tsp"),
+        format!("UI DLL {name:?} ({result:#x})"),
+    )
 }
 
 fn second_run(tsp: &Tsp, first: &Opened) -> Result<(), String> {
     let lines = start(tsp, 200)?;
-    expect(lines == 3, format!("the restarted provider reported {lines} lines, expected the 3 known ones"))?;
+    expect(
+        lines == 3,
+        format!("the restarted provider reported {lines} lines, expected the 3 known ones"),
+    )?;
     let mut ids = Vec::new();
     for device in 200..203 {
         negotiate(tsp, device)?;
@@ -767,7 +1458,10 @@ fn second_run(tsp: &Tsp, first: &Opened) -> Result<(), String> {
     let mut before = first.permanent_ids.clone();
     before.sort();
     ids.sort();
-    expect(ids == before, format!("permanent line ids changed: {before:?} → {ids:?}"))
+    expect(
+        ids == before,
+        format!("permanent line ids changed: {before:?} → {ids:?}"),
+    )
 }
 
 fn check_requests() -> Result<(), String> {
@@ -778,7 +1472,10 @@ fn check_requests() -> Result<(), String> {
             .filter(|x| matches!(x, Record::Completion { request: id, .. } if id == request))
             .count();
         let expected = usize::from(*expects_completion);
-        expect(count == expected, format!("request {request}: {count} completions, expected {expected}"))?;
+        expect(
+            count == expected,
+            format!("request {request}: {count} completions, expected {expected}"),
+        )?;
     }
     Ok(())
 }

@@ -202,7 +202,10 @@ impl ScriptedGateway {
     /// Whether some client monitors `device`.
     pub fn monitored(&self, device: &str) -> bool {
         let state = self.shared.lock();
-        let monitored = state.clients.values().any(|client| lock(&client.monitors).contains_key(device));
+        let monitored = state
+            .clients
+            .values()
+            .any(|client| lock(&client.monitors).contains_key(device));
         monitored
     }
 
@@ -210,7 +213,9 @@ impl ScriptedGateway {
     pub fn ring(&self, device: &str, caller: &str) -> String {
         let mut state = self.shared.lock();
         let call = state.new_call();
-        state.calls.insert(call.clone(), vec![device.to_owned(), caller.to_owned()]);
+        state
+            .calls
+            .insert(call.clone(), vec![device.to_owned(), caller.to_owned()]);
         let event = delivered(&call, device, caller, device);
         state.notify(&[device], &event);
         if state.is_line(caller) {
@@ -228,7 +233,11 @@ impl ScriptedGateway {
     /// Sends OutOfServiceEvent (false) or BackInServiceEvent (true) for `device`.
     pub fn set_in_service(&self, device: &str, in_service: bool) {
         let state = self.shared.lock();
-        let name = if in_service { "BackInServiceEvent" } else { "OutOfServiceEvent" };
+        let name = if in_service {
+            "BackInServiceEvent"
+        } else {
+            "OutOfServiceEvent"
+        };
         let body = format!("<device><deviceIdentifier>{device}</deviceIdentifier></device>");
         state.notify(&[device], &(name.to_owned(), body));
     }
@@ -287,12 +296,16 @@ impl Drop for ScriptedGateway {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Client {
@@ -422,7 +435,11 @@ fn serve(mut tcp: TcpStream, shared: &Arc<Shared>) {
                     };
                     let start = buffer.len();
                     buffer.resize(start + state.plaintext_bytes_to_read(), 0);
-                    if connection.reader().read_exact(&mut buffer[start..]).is_err() {
+                    if connection
+                        .reader()
+                        .read_exact(&mut buffer[start..])
+                        .is_err()
+                    {
                         break 'read;
                     }
                 }
@@ -457,7 +474,10 @@ impl State {
                             session_cleanup_delay: None,
                             session_id: None,
                         });
-                self.log.push(format!("{name}:{}", if accepted { "ok" } else { "refused" }));
+                self.log.push(format!(
+                    "{name}:{}",
+                    if accepted { "ok" } else { "refused" }
+                ));
                 if accepted {
                     self.logins += 1;
                     *lock(&client.logged_in) = true;
@@ -490,7 +510,11 @@ impl State {
             }
             Message::StopApplicationSession(_) => {
                 self.log.push(name.to_owned());
-                client.send(&session_frame(invoke, "StopApplicationSessionPosResponse", ""));
+                client.send(&session_frame(
+                    invoke,
+                    "StopApplicationSessionPosResponse",
+                    "",
+                ));
                 return;
             }
             _ => {}
@@ -543,7 +567,8 @@ impl State {
                     return;
                 }
                 let call = self.new_call();
-                self.calls.insert(call.clone(), vec![from.clone(), to.clone()]);
+                self.calls
+                    .insert(call.clone(), vec![from.clone(), to.clone()]);
                 // A PBX reports the new call before the service answer arrives.
                 self.notify(
                     &[&from],
@@ -584,7 +609,11 @@ impl State {
                 match self.calls.get(&call).cloned() {
                     Some(parties) => {
                         client.send(&csta_frame(invoke, "AnswerCallResponse", ""));
-                        let caller = parties.iter().find(|party| **party != device).cloned().unwrap_or_default();
+                        let caller = parties
+                            .iter()
+                            .find(|party| **party != device)
+                            .cloned()
+                            .unwrap_or_default();
                         let targets: Vec<&str> = parties.iter().map(String::as_str).collect();
                         self.notify(&targets, &established(&call, &device, &caller, &device));
                     }
@@ -689,16 +718,30 @@ impl State {
                 );
             }
             Message::GenerateDigits(request) => {
-                self.log.push(format!("{name}:{}", request.characters_to_send));
+                self.log
+                    .push(format!("{name}:{}", request.characters_to_send));
                 client.send(&csta_frame(invoke, "GenerateDigitsResponse", ""));
             }
             Message::SetForwarding(request) => {
                 let device = request.device.as_str().to_owned();
-                let kind = request.forwarding_type.map(|kind| kind.as_str().to_owned()).unwrap_or_default();
-                let to = request.forward_dn.map(|to| to.as_str().to_owned()).unwrap_or_default();
-                self.log.push(format!("{name}:{device}:{kind}:{}:{to}", request.activate_forward));
+                let kind = request
+                    .forwarding_type
+                    .map(|kind| kind.as_str().to_owned())
+                    .unwrap_or_default();
+                let to = request
+                    .forward_dn
+                    .map(|to| to.as_str().to_owned())
+                    .unwrap_or_default();
+                self.log.push(format!(
+                    "{name}:{device}:{kind}:{}:{to}",
+                    request.activate_forward
+                ));
                 client.send(&csta_frame(invoke, "SetForwardingResponse", ""));
-                let forward_to = if to.is_empty() { String::new() } else { format!("<forwardTo>{to}</forwardTo>") };
+                let forward_to = if to.is_empty() {
+                    String::new()
+                } else {
+                    format!("<forwardTo>{to}</forwardTo>")
+                };
                 self.notify(
                     &[&device],
                     &(
@@ -713,7 +756,8 @@ impl State {
             }
             Message::SetDoNotDisturb(request) => {
                 let device = request.device.as_str().to_owned();
-                self.log.push(format!("{name}:{device}:{}", request.do_not_disturb_on));
+                self.log
+                    .push(format!("{name}:{device}:{}", request.do_not_disturb_on));
                 client.send(&csta_frame(invoke, "SetDoNotDisturbResponse", ""));
                 self.notify(
                     &[&device],
@@ -803,8 +847,16 @@ fn escape(text: &str) -> String {
 
 fn parts(connection: &ConnectionId) -> (String, String) {
     (
-        connection.call.as_ref().map(|call| call.as_str().to_owned()).unwrap_or_default(),
-        connection.device.as_ref().map(|device| device.as_str().to_owned()).unwrap_or_default(),
+        connection
+            .call
+            .as_ref()
+            .map(|call| call.as_str().to_owned())
+            .unwrap_or_default(),
+        connection
+            .device
+            .as_ref()
+            .map(|device| device.as_str().to_owned())
+            .unwrap_or_default(),
     )
 }
 
@@ -862,13 +914,23 @@ fn frame_of(invoke: u16, xml: &str) -> Vec<u8> {
 }
 
 fn csta_frame(invoke: InvokeId, name: &str, body: &str) -> Vec<u8> {
-    frame_of(invoke.value(), &format!("<{name} xmlns=\"{NAMESPACE}\">{body}</{name}>"))
+    frame_of(
+        invoke.value(),
+        &format!("<{name} xmlns=\"{NAMESPACE}\">{body}</{name}>"),
+    )
 }
 
 fn session_frame(invoke: InvokeId, name: &str, body: &str) -> Vec<u8> {
-    frame_of(invoke.value(), &format!("<{name} xmlns=\"{SESSION_NAMESPACE}\">{body}</{name}>"))
+    frame_of(
+        invoke.value(),
+        &format!("<{name} xmlns=\"{SESSION_NAMESPACE}\">{body}</{name}>"),
+    )
 }
 
 fn error_frame(invoke: InvokeId, category: &str, value: &str) -> Vec<u8> {
-    csta_frame(invoke, "CSTAErrorCode", &format!("<{category}>{value}</{category}>"))
+    csta_frame(
+        invoke,
+        "CSTAErrorCode",
+        &format!("<{category}>{value}</{category}>"),
+    )
 }

@@ -33,7 +33,11 @@ fn main() -> ExitCode {
 fn run() -> io::Result<()> {
     let gateway = ScriptedGateway::start(Script::standard())?;
     let control = TcpListener::bind("127.0.0.1:0")?;
-    println!("csta={} control={}", gateway.addr().port(), control.local_addr()?.port());
+    println!(
+        "csta={} control={}",
+        gateway.addr().port(),
+        control.local_addr()?.port()
+    );
     io::stdout().flush()?;
     for stream in control.incoming() {
         if !serve(&gateway, stream?)? {

@@ -1,6 +1,6 @@
 //! CSTA call events → TAPI call states and call info (spec tapi-tsp.md §3.3).
 
-use super::{CallEvent, Cause, ConnectionMove, Model, Output, Party, INFO_PARTIES};
+use super::{CallEvent, Cause, ConnectionMove, INFO_PARTIES, Model, Output, Party};
 use crate::tapi::{call_state, disconnect_mode, info_state, origin, reason, state_mode};
 
 /// Which party field of a call an event updates.
@@ -47,11 +47,21 @@ impl Model {
         }
     }
 
-    pub(super) fn apply_call_event(&mut self, slot: usize, event: CallEvent, out: &mut Vec<Output>) {
+    pub(super) fn apply_call_event(
+        &mut self,
+        slot: usize,
+        event: CallEvent,
+        out: &mut Vec<Output>,
+    ) {
         match event {
             CallEvent::ServiceInitiated { call } => {
                 let handle = self.ensure(slot, &call, origin::OUTBOUND);
-                self.advance(handle, call_state::DIALTONE, state_mode::DIALTONE_NORMAL, out);
+                self.advance(
+                    handle,
+                    call_state::DIALTONE,
+                    state_mode::DIALTONE_NORMAL,
+                    out,
+                );
             }
             CallEvent::Originated { call, called } => {
                 let handle = self.ensure(slot, &call, origin::OUTBOUND);
@@ -111,7 +121,12 @@ impl Model {
                 };
                 let other = if me { calling } else { answering };
                 let bits = self.set_party(handle, Field::Connected, other);
-                self.advance(handle, call_state::CONNECTED, state_mode::CONNECTED_ACTIVE, out);
+                self.advance(
+                    handle,
+                    call_state::CONNECTED,
+                    state_mode::CONNECTED_ACTIVE,
+                    out,
+                );
                 self.call_info_changed(handle, bits, out);
             }
             CallEvent::Held {
@@ -139,7 +154,12 @@ impl Model {
             }
             CallEvent::Retrieved { call, .. } => {
                 if let Some(handle) = self.find(slot, &call) {
-                    self.advance(handle, call_state::CONNECTED, state_mode::CONNECTED_ACTIVE, out);
+                    self.advance(
+                        handle,
+                        call_state::CONNECTED,
+                        state_mode::CONNECTED_ACTIVE,
+                        out,
+                    );
                 }
             }
             CallEvent::ConnectionCleared {
@@ -172,7 +192,12 @@ impl Model {
                     };
                     self.advance(handle, call_state::DISCONNECTED, mode, out);
                 } else {
-                    self.advance(handle, call_state::DISCONNECTED, disconnect_mode_of(cause), out);
+                    self.advance(
+                        handle,
+                        call_state::DISCONNECTED,
+                        disconnect_mode_of(cause),
+                        out,
+                    );
                 }
             }
             CallEvent::CallCleared { call } => {
@@ -246,7 +271,12 @@ impl Model {
                     if cause == Cause::Busy {
                         self.advance(handle, call_state::BUSY, state_mode::BUSY_STATION, out);
                     } else {
-                        self.advance(handle, call_state::DISCONNECTED, disconnect_mode_of(cause), out);
+                        self.advance(
+                            handle,
+                            call_state::DISCONNECTED,
+                            disconnect_mode_of(cause),
+                            out,
+                        );
                     }
                 }
             }
@@ -273,7 +303,12 @@ impl Model {
         let bits = self.set_party(handle, Field::Caller, calling)
             | self.set_party(handle, Field::Called, called)
             | self.set_party(handle, Field::Redirecting, last_redirection);
-        self.advance(handle, call_state::OFFERING, state_mode::OFFERING_ACTIVE, out);
+        self.advance(
+            handle,
+            call_state::OFFERING,
+            state_mode::OFFERING_ACTIVE,
+            out,
+        );
         if existing.is_some() {
             self.call_info_changed(handle, bits, out);
         }
@@ -330,7 +365,7 @@ impl Model {
             }
         };
         if let Some(found) = self.calls.get_mut(&parent) {
-            found.csta = new_call.clone();
+            found.csta = new_call;
         }
         let parent_id = self.calls[&parent].view.call_id;
         for handle in &members {
@@ -340,7 +375,12 @@ impl Model {
                 found.view.related_call_id = parent_id;
             }
         }
-        self.advance(parent, call_state::CONNECTED, state_mode::CONNECTED_ACTIVE, out);
+        self.advance(
+            parent,
+            call_state::CONNECTED,
+            state_mode::CONNECTED_ACTIVE,
+            out,
+        );
         for handle in members {
             self.advance(handle, call_state::CONFERENCED, 0, out);
             self.call_info_changed(handle, info_state::RELATEDCALLID, out);
@@ -356,7 +396,11 @@ impl Model {
                 item.device.as_deref() == Some(me.as_str())
                     && item.old_call.as_deref().map_or(true, |call| call == old)
             })
-            .or_else(|| connections.iter().find(|item| item.old_call.as_deref() == Some(old)))
+            .or_else(|| {
+                connections
+                    .iter()
+                    .find(|item| item.old_call.as_deref() == Some(old))
+            })
             .and_then(|item| item.new_call.clone());
         if let (Some(new_call), Some(found)) = (new_call, self.calls.get_mut(&handle)) {
             found.csta = Some(new_call);

@@ -723,7 +723,9 @@ impl Model {
             }
         }
         for slot in 0..self.lines.len() {
-            let gone = !wanted.iter().any(|device| device.key == self.lines[slot].device.key);
+            let gone = !wanted
+                .iter()
+                .any(|device| device.key == self.lines[slot].device.key);
             if gone && !self.lines[slot].removed {
                 self.remove_line(slot, &mut out);
             }
@@ -869,7 +871,9 @@ impl Model {
     pub fn close_call(&mut self, call: usize) -> Result<Vec<Output>, Refusal> {
         let removed = self.calls.remove(&call).ok_or(err::INVALCALLHANDLE)?;
         for other in self.calls.values_mut() {
-            other.participants.retain(|participant| *participant != call);
+            other
+                .participants
+                .retain(|participant| *participant != call);
             if other.parent == Some(call) {
                 other.parent = None;
             }
@@ -968,14 +972,23 @@ impl Model {
     ) -> Result<Vec<Output>, Refusal> {
         let active = self.connection_in(
             call,
-            &[call_state::CONNECTED, call_state::ONHOLD, call_state::OFFERING],
+            &[
+                call_state::CONNECTED,
+                call_state::ONHOLD,
+                call_state::OFFERING,
+            ],
         )?;
         let to = non_empty(to)?;
         self.plain(request, call, Request::SingleStepTransfer { active, to })
     }
 
     /// `TSPI_lineRedirect`: DeflectCall of an offering call.
-    pub fn redirect(&mut self, request: u32, call: usize, to: &str) -> Result<Vec<Output>, Refusal> {
+    pub fn redirect(
+        &mut self,
+        request: u32,
+        call: usize,
+        to: &str,
+    ) -> Result<Vec<Output>, Refusal> {
         let connection = self.connection_in(call, &[call_state::OFFERING, call_state::ACCEPTED])?;
         let to = non_empty(to)?;
         self.plain(
@@ -989,7 +1002,12 @@ impl Model {
     }
 
     /// `TSPI_lineDial` on a connected call sends the digits as DTMF.
-    pub fn dial(&mut self, request: u32, call: usize, digits: &str) -> Result<Vec<Output>, Refusal> {
+    pub fn dial(
+        &mut self,
+        request: u32,
+        call: usize,
+        digits: &str,
+    ) -> Result<Vec<Output>, Refusal> {
         let connection = self.connection_in(call, &[call_state::CONNECTED])?;
         let digits = non_empty(digits)?;
         self.plain(
@@ -1044,8 +1062,14 @@ impl Model {
                     created.view.origin = tapi::origin::CONFERENCE;
                     created.participants = participants;
                 }
-                let invoke =
-                    self.track(Some(request), slot, PendingKind::Conference { call: parent, ht_call });
+                let invoke = self.track(
+                    Some(request),
+                    slot,
+                    PendingKind::Conference {
+                        call: parent,
+                        ht_call,
+                    },
+                );
                 Ok((
                     Some(parent),
                     vec![Output::Send {
@@ -1091,8 +1115,12 @@ impl Model {
         let device = self.lines[slot].device.id.clone();
         let entries = entries.unwrap_or_default();
         let mut requests = Vec::new();
-        let dnd = entries.iter().any(|entry| *entry == ForwardEntry::DoNotDisturb);
-        for kind in [ForwardKind::Immediate, ForwardKind::Busy, ForwardKind::NoAnswer] {
+        let dnd = entries.contains(&ForwardEntry::DoNotDisturb);
+        for kind in [
+            ForwardKind::Immediate,
+            ForwardKind::Busy,
+            ForwardKind::NoAnswer,
+        ] {
             let to = entries.iter().find_map(|entry| match entry {
                 ForwardEntry::Forward { kind: wanted, to } if *wanted == kind => Some(to.clone()),
                 _ => None,
@@ -1108,10 +1136,7 @@ impl Model {
             }
         }
         if dnd || self.lines[slot].dnd {
-            requests.push(Request::SetDoNotDisturb {
-                device,
-                on: dnd,
-            });
+            requests.push(Request::SetDoNotDisturb { device, on: dnd });
         }
         if requests.is_empty() {
             return Ok(vec![Output::Complete { request, result: 0 }]);
@@ -1173,10 +1198,24 @@ impl Model {
                 }
             }
             PendingKind::MakeCall { call, ht_call } => {
-                self.complete_new_call(pending.request, pending.slot, call, ht_call, &response, &mut out);
+                self.complete_new_call(
+                    pending.request,
+                    pending.slot,
+                    call,
+                    ht_call,
+                    &response,
+                    &mut out,
+                );
             }
             PendingKind::Conference { call, ht_call } => {
-                self.complete_new_call(pending.request, pending.slot, call, ht_call, &response, &mut out);
+                self.complete_new_call(
+                    pending.request,
+                    pending.slot,
+                    call,
+                    ht_call,
+                    &response,
+                    &mut out,
+                );
                 if result == 0 {
                     let participants = self
                         .calls
@@ -1225,7 +1264,14 @@ impl Model {
                         let ht_line = self.ht_line(found.slot);
                         if let Some(ht_line) = ht_line {
                             // dwParam3 (the tick count) is filled in by the dispatcher when it calls TAPI.
-                            out.push(line_event(ht_line, Some(call), msg::GENERATE, term, end_to_end, 0));
+                            out.push(line_event(
+                                ht_line,
+                                Some(call),
+                                msg::GENERATE,
+                                term,
+                                end_to_end,
+                                0,
+                            ));
                         }
                     }
                 }
@@ -1266,10 +1312,9 @@ impl Model {
             Some(slot) => slot,
             None => return out,
         };
-        let making = self
-            .pending
-            .values()
-            .any(|pending| pending.slot == slot && matches!(pending.kind, PendingKind::MakeCall { .. }));
+        let making = self.pending.values().any(|pending| {
+            pending.slot == slot && matches!(pending.kind, PendingKind::MakeCall { .. })
+        });
         if making && !self.knows_call(slot, &event) {
             self.lines[slot].held_back.push(event);
             return out;
@@ -1311,7 +1356,14 @@ impl Model {
         };
         if changed {
             if let Some(ht_line) = self.ht_line(slot) {
-                out.push(line_event(ht_line, None, msg::ADDRESSSTATE, 0, tapi::address_state::FORWARD, 0));
+                out.push(line_event(
+                    ht_line,
+                    None,
+                    msg::ADDRESSSTATE,
+                    0,
+                    tapi::address_state::FORWARD,
+                    0,
+                ));
             }
         }
         out
@@ -1330,7 +1382,8 @@ impl Model {
 
     /// LINEDEVCAPS data of a TAPI device id.
     pub fn line_by_device(&self, device_id: u32) -> Option<LineView> {
-        self.slot_of_device(device_id).map(|slot| self.line_view(slot))
+        self.slot_of_device(device_id)
+            .map(|slot| self.line_view(slot))
     }
 
     /// Data of an open line.
@@ -1362,7 +1415,10 @@ impl Model {
 
     fn line_view(&self, slot: usize) -> LineView {
         let line = &self.lines[slot];
-        let calls = self.calls.values().filter(|call| call.slot == slot && call.introduced);
+        let calls = self
+            .calls
+            .values()
+            .filter(|call| call.slot == slot && call.introduced);
         let (mut active, mut held) = (0, 0);
         for call in calls {
             if HELD_STATES.contains(&call.state) {
@@ -1379,7 +1435,11 @@ impl Model {
             in_service: line.in_service && self.link_up,
             active_calls: active,
             held_calls: held,
-            forwards: line.forwards.iter().map(|(kind, to)| (*kind, to.clone())).collect(),
+            forwards: line
+                .forwards
+                .iter()
+                .map(|(kind, to)| (*kind, to.clone()))
+                .collect(),
             dnd: line.dnd,
         }
     }
@@ -1465,7 +1525,14 @@ impl Model {
 
     fn track(&mut self, request: Option<u32>, slot: usize, kind: PendingKind) -> u16 {
         let invoke = self.next_free_invoke();
-        self.pending.insert(invoke, Pending { request, slot, kind });
+        self.pending.insert(
+            invoke,
+            Pending {
+                request,
+                slot,
+                kind,
+            },
+        );
         invoke
     }
 
@@ -1575,7 +1642,14 @@ impl Model {
             } else {
                 dev_state::OUTOFSERVICE
             };
-            out.push(line_event(open.ht_line, None, msg::LINEDEVSTATE, state, 0, 0));
+            out.push(line_event(
+                open.ht_line,
+                None,
+                msg::LINEDEVSTATE,
+                state,
+                0,
+                0,
+            ));
         }
     }
 
@@ -1656,7 +1730,11 @@ impl Model {
             }
             out.push(Output::NewCall { ht_line, call });
         }
-        let param2_call = if state == call_state::CONFERENCED { parent } else { None };
+        let param2_call = if state == call_state::CONFERENCED {
+            parent
+        } else {
+            None
+        };
         out.push(Output::Event {
             ht_line,
             call: Some(call),
@@ -1747,7 +1825,14 @@ fn non_empty(text: &str) -> Result<String, Refusal> {
     }
 }
 
-fn line_event(ht_line: usize, call: Option<usize>, msg: u32, param1: u32, param2: u32, param3: u32) -> Output {
+fn line_event(
+    ht_line: usize,
+    call: Option<usize>,
+    msg: u32,
+    param1: u32,
+    param2: u32,
+    param3: u32,
+) -> Output {
     Output::Event {
         ht_line,
         call,

@@ -35,14 +35,18 @@ impl Fixture {
         let out = model.set_devices(vec![device("201"), device("202"), device("203")]);
         assert_eq!(out.len(), 3, "three LINE_CREATE: {out:?}");
         for temp_id in 1..=3 {
-            model.create_line(temp_id, 10 + u32::try_from(temp_id).unwrap()).unwrap();
+            model
+                .create_line(temp_id, 10 + u32::try_from(temp_id).unwrap())
+                .unwrap();
         }
         let (line, out) = model.open_line(11, HT_LINE).unwrap();
         let invoke = match out.as_slice() {
-            [Output::Send {
-                invoke,
-                request: Request::MonitorStart { device },
-            }] if device == "201" => *invoke,
+            [
+                Output::Send {
+                    invoke,
+                    request: Request::MonitorStart { device },
+                },
+            ] if device == "201" => *invoke,
             other => panic!("expected MonitorStart, got {other:?}"),
         };
         let out = model.response(
@@ -66,7 +70,9 @@ impl Fixture {
     }
 
     fn render(&mut self, out: Vec<Output>) -> Vec<String> {
-        out.into_iter().map(|output| self.render_one(output)).collect()
+        out.into_iter()
+            .map(|output| self.render_one(output))
+            .collect()
     }
 
     fn name(&mut self, call: usize) -> String {
@@ -100,7 +106,9 @@ impl Fixture {
                         assert_eq!(param3, 4, "media mode interactive voice");
                         let state = state_name(u32::try_from(param1).unwrap());
                         match param2_call {
-                            Some(parent) => format!("STATE {call} {state} parent={}", self.name(parent)),
+                            Some(parent) => {
+                                format!("STATE {call} {state} parent={}", self.name(parent))
+                            }
                             None => format!("STATE {call} {state}/{param2:#x}"),
                         }
                     }
@@ -217,7 +225,12 @@ fn incoming_external_call_offered_answered_and_cleared_by_far_end() {
             },
             vec!["STATE c1 IDLE/0x0"],
         ),
-        (CallEvent::CallCleared { call: "x1".to_owned() }, vec![]),
+        (
+            CallEvent::CallCleared {
+                call: "x1".to_owned(),
+            },
+            vec![],
+        ),
     ];
     for (event, expected) in table {
         assert_eq!(f.event(event.clone()), expected, "after {event:?}");
@@ -271,7 +284,13 @@ fn restricted_caller_is_inbound_and_abandoned_call_is_missed() {
         releasing: Party::Restricted,
         cause: Cause::Normal,
     });
-    assert_eq!(out, [format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::NOANSWER)]);
+    assert_eq!(
+        out,
+        [format!(
+            "STATE c1 DISCONNECTED/{:#x}",
+            disconnect_mode::NOANSWER
+        )]
+    );
 }
 
 #[test]
@@ -279,7 +298,9 @@ fn outgoing_call_from_the_phone() {
     let mut f = Fixture::new();
     let table: Vec<(CallEvent, Vec<&str>)> = vec![
         (
-            CallEvent::ServiceInitiated { call: "x9".to_owned() },
+            CallEvent::ServiceInitiated {
+                call: "x9".to_owned(),
+            },
             vec!["NEWCALL c1", "STATE c1 DIALTONE/0x1"],
         ),
         (
@@ -289,7 +310,12 @@ fn outgoing_call_from_the_phone() {
             },
             vec!["STATE c1 DIALING/0x0", "INFO c1 0x10000"],
         ),
-        (CallEvent::NetworkReached { call: "x9".to_owned() }, vec!["STATE c1 PROCEEDING/0x0"]),
+        (
+            CallEvent::NetworkReached {
+                call: "x9".to_owned(),
+            },
+            vec!["STATE c1 PROCEEDING/0x0"],
+        ),
         (
             CallEvent::Delivered {
                 call: "x9".to_owned(),
@@ -347,15 +373,29 @@ fn outgoing_call_from_the_phone() {
 fn busy_and_failed_outgoing_calls() {
     let cases = [
         (Cause::Busy, "STATE c1 BUSY/0x1".to_owned()),
-        (Cause::BadAddress, format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::BADADDRESS)),
-        (Cause::Congestion, format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::CONGESTION)),
-        (Cause::Rejected, format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::REJECT)),
+        (
+            Cause::BadAddress,
+            format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::BADADDRESS),
+        ),
+        (
+            Cause::Congestion,
+            format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::CONGESTION),
+        ),
+        (
+            Cause::Rejected,
+            format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::REJECT),
+        ),
     ];
     for (cause, expected) in cases {
         let mut f = Fixture::new();
-        f.event(CallEvent::ServiceInitiated { call: "x1".to_owned() });
+        f.event(CallEvent::ServiceInitiated {
+            call: "x1".to_owned(),
+        });
         assert_eq!(
-            f.event(CallEvent::Failed { call: "x1".to_owned(), cause }),
+            f.event(CallEvent::Failed {
+                call: "x1".to_owned(),
+                cause
+            }),
             [expected.as_str()],
             "{cause:?}"
         );
@@ -377,7 +417,10 @@ fn hold_retrieve_and_consultation_hold() {
         retrieving: known("201"),
     };
     assert_eq!(f.event(retrieved), ["STATE c1 CONNECTED/0x1"]);
-    assert_eq!(f.event(held(Cause::Consultation)), ["STATE c1 ONHOLDPENDTRANSFER/0x0"]);
+    assert_eq!(
+        f.event(held(Cause::Consultation)),
+        ["STATE c1 ONHOLDPENDTRANSFER/0x0"]
+    );
 }
 
 #[test]
@@ -394,7 +437,13 @@ fn diverted_away_and_picked_up_elsewhere() {
             new_destination: known("202"),
             cause,
         });
-        assert_eq!(out, [format!("STATE c1 DISCONNECTED/{mode:#x}"), "STATE c1 IDLE/0x0".to_owned()]);
+        assert_eq!(
+            out,
+            [
+                format!("STATE c1 DISCONNECTED/{mode:#x}"),
+                "STATE c1 IDLE/0x0".to_owned()
+            ]
+        );
     }
 }
 
@@ -443,7 +492,9 @@ fn transferring_device_loses_both_calls() {
         holding: known("201"),
         cause: Cause::Consultation,
     });
-    f.event(CallEvent::ServiceInitiated { call: "x2".to_owned() });
+    f.event(CallEvent::ServiceInitiated {
+        call: "x2".to_owned(),
+    });
     f.event(CallEvent::Established {
         call: "x2".to_owned(),
         answering: known("203"),
@@ -470,7 +521,9 @@ fn conference_set_up_at_the_phone_creates_a_parent_call() {
         holding: known("201"),
         cause: Cause::Normal,
     });
-    f.event(CallEvent::ServiceInitiated { call: "x2".to_owned() });
+    f.event(CallEvent::ServiceInitiated {
+        call: "x2".to_owned(),
+    });
     f.event(CallEvent::Established {
         call: "x2".to_owned(),
         answering: known("203"),
@@ -500,7 +553,10 @@ fn conference_set_up_at_the_phone_creates_a_parent_call() {
             "INFO c2 0x80",
         ]
     );
-    assert_eq!(f.model.call(f.handle("c3")).unwrap().origin, origin::CONFERENCE);
+    assert_eq!(
+        f.model.call(f.handle("c3")).unwrap().origin,
+        origin::CONFERENCE
+    );
     // One party leaves: its participant call goes idle; then the conference ends.
     let out = f.event(CallEvent::ConnectionCleared {
         call: "conf1".to_owned(),
@@ -527,14 +583,25 @@ fn make_call_events_are_held_back_until_the_completion() {
         ["SEND MakeCall { from: \"201\", to: \"202\" }"]
     );
     // The gateway reports the call before it answers MakeCall.
-    assert!(f.event(CallEvent::ServiceInitiated { call: "x5".to_owned() }).is_empty());
-    assert!(f
-        .event(CallEvent::Originated {
+    assert!(
+        f.event(CallEvent::ServiceInitiated {
+            call: "x5".to_owned()
+        })
+        .is_empty()
+    );
+    assert!(
+        f.event(CallEvent::Originated {
             call: "x5".to_owned(),
             called: known("202"),
         })
-        .is_empty());
-    let out = f.model.response(invoke, Response::Call { call: "x5".to_owned() });
+        .is_empty()
+    );
+    let out = f.model.response(
+        invoke,
+        Response::Call {
+            call: "x5".to_owned(),
+        },
+    );
     assert_eq!(
         f.render(out),
         [
@@ -562,7 +629,9 @@ fn failed_make_call_completes_with_the_mapped_error_and_replays_other_calls() {
     let invoke = Fixture::send_invoke(&out);
     // An unrelated incoming call arrives while MakeCall is pending.
     f.offer("202");
-    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidAddress));
+    let out = f
+        .model
+        .response(invoke, Response::Error(ErrorClass::InvalidAddress));
     assert_eq!(
         f.render(out),
         [
@@ -584,8 +653,20 @@ fn requests_map_to_csta_services_with_one_completion_each() {
     };
     let out = f.model.hold(1, c1).unwrap();
     let invoke = Fixture::send_invoke(&out);
-    assert_eq!(out[0], Output::Send { invoke, request: Request::HoldCall(connection.clone()) });
-    assert_eq!(f.model.response(invoke, Response::Done), [Output::Complete { request: 1, result: 0 }]);
+    assert_eq!(
+        out[0],
+        Output::Send {
+            invoke,
+            request: Request::HoldCall(connection)
+        }
+    );
+    assert_eq!(
+        f.model.response(invoke, Response::Done),
+        [Output::Complete {
+            request: 1,
+            result: 0
+        }]
+    );
     // A late duplicate answer completes nothing.
     assert!(f.model.response(invoke, Response::Done).is_empty());
 
@@ -596,8 +677,16 @@ fn requests_map_to_csta_services_with_one_completion_each() {
     ));
     let out = f.model.drop_call(3, c1).unwrap();
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::Error(ErrorClass::InvalidState));
-    assert_eq!(out, [Output::Complete { request: 3, result: err::INVALCALLSTATE }]);
+    let out = f
+        .model
+        .response(invoke, Response::Error(ErrorClass::InvalidState));
+    assert_eq!(
+        out,
+        [Output::Complete {
+            request: 3,
+            result: err::INVALCALLSTATE
+        }]
+    );
 }
 
 #[test]
@@ -626,7 +715,9 @@ fn complete_transfer_uses_the_held_call_whichever_argument_it_is() {
         holding: known("201"),
         cause: Cause::Normal,
     });
-    f.event(CallEvent::ServiceInitiated { call: "x2".to_owned() });
+    f.event(CallEvent::ServiceInitiated {
+        call: "x2".to_owned(),
+    });
     f.event(CallEvent::Established {
         call: "x2".to_owned(),
         answering: known("203"),
@@ -638,18 +729,31 @@ fn complete_transfer_uses_the_held_call_whichever_argument_it_is() {
     let (conference, out) = f.model.complete_transfer(9, c2, c1, None).unwrap();
     assert_eq!(conference, None);
     match &out[..] {
-        [Output::Send { request: Request::TransferCall { held, active }, .. }] => {
+        [
+            Output::Send {
+                request: Request::TransferCall { held, active },
+                ..
+            },
+        ] => {
             assert_eq!(held.call, "x1");
             assert_eq!(active.call, "x2");
         }
         other => panic!("{other:?}"),
     }
     // Conference mode creates the parent call, introduced by the completion.
-    let (parent, out) = f.model.complete_transfer(10, c1, c2, Some(0x3_0000_0000)).unwrap();
+    let (parent, out) = f
+        .model
+        .complete_transfer(10, c1, c2, Some(0x3_0000_0000))
+        .unwrap();
     let parent = parent.unwrap();
     f.names.insert(parent, "c3".to_owned());
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::Call { call: "conf".to_owned() });
+    let out = f.model.response(
+        invoke,
+        Response::Call {
+            call: "conf".to_owned(),
+        },
+    );
     assert_eq!(
         f.render(out),
         [
@@ -679,15 +783,25 @@ fn forward_sends_one_request_per_kind_and_completes_once() {
     let invokes: Vec<u16> = out
         .iter()
         .map(|output| match output {
-            Output::Send { invoke, request: Request::SetForwarding { on: true, .. } } => *invoke,
+            Output::Send {
+                invoke,
+                request: Request::SetForwarding { on: true, .. },
+            } => *invoke,
             other => panic!("{other:?}"),
         })
         .collect();
     assert_eq!(invokes.len(), 2);
-    assert!(f.model.response(invokes[0], Response::Error(ErrorClass::InvalidAddress)).is_empty());
+    assert!(
+        f.model
+            .response(invokes[0], Response::Error(ErrorClass::InvalidAddress))
+            .is_empty()
+    );
     assert_eq!(
         f.model.response(invokes[1], Response::Done),
-        [Output::Complete { request: 5, result: err::INVALADDRESS }]
+        [Output::Complete {
+            request: 5,
+            result: err::INVALADDRESS
+        }]
     );
     // The gateway confirms; LINE_ADDRESSSTATE(FORWARD) follows and the status shows it.
     let out = f.model.device_event(
@@ -706,11 +820,24 @@ fn forward_sends_one_request_per_kind_and_completes_once() {
     assert_eq!(out.len(), 1);
     assert!(matches!(
         &out[0],
-        Output::Send { request: Request::SetForwarding { kind: ForwardKind::Immediate, on: false, .. }, .. }
+        Output::Send {
+            request: Request::SetForwarding {
+                kind: ForwardKind::Immediate,
+                on: false,
+                ..
+            },
+            ..
+        }
     ));
     // Nothing on, nothing to cancel: immediate success.
     let mut g = Fixture::new();
-    assert_eq!(g.model.forward(8, g.line, None).unwrap(), [Output::Complete { request: 8, result: 0 }]);
+    assert_eq!(
+        g.model.forward(8, g.line, None).unwrap(),
+        [Output::Complete {
+            request: 8,
+            result: 0
+        }]
+    );
 }
 
 #[test]
@@ -732,12 +859,22 @@ fn link_loss_fails_pending_requests_ends_calls_and_goes_out_of_service() {
         ]
     );
     assert_eq!(f.model.call(made), None, "the unconfirmed call is gone");
-    assert_eq!(f.model.make_call(3, f.line, 0x6, "203"), Err(err::RESOURCEUNAVAIL));
+    assert_eq!(
+        f.model.make_call(3, f.line, 0x6, "203"),
+        Err(err::RESOURCEUNAVAIL)
+    );
     // Back: the device list restarts the monitor, whose answer puts the line in service.
     f.model.link_up();
-    let out = f.model.set_devices(vec![device("201"), device("202"), device("203")]);
+    let out = f
+        .model
+        .set_devices(vec![device("201"), device("202"), device("203")]);
     let invoke = Fixture::send_invoke(&out);
-    let out = f.model.response(invoke, Response::MonitorStarted { cross_ref: "m2".to_owned() });
+    let out = f.model.response(
+        invoke,
+        Response::MonitorStarted {
+            cross_ref: "m2".to_owned(),
+        },
+    );
     assert_eq!(f.render(out), ["DEVSTATE 0x40"]);
 }
 
@@ -745,7 +882,9 @@ fn link_loss_fails_pending_requests_ends_calls_and_goes_out_of_service() {
 fn device_list_changes_create_and_remove_lines_with_stable_ids() {
     let mut f = Fixture::new();
     let id_202 = f.model.line_by_device(12).unwrap().permanent_id;
-    let out = f.model.set_devices(vec![device("201"), device("202"), device("204")]);
+    let out = f
+        .model
+        .set_devices(vec![device("201"), device("202"), device("204")]);
     assert_eq!(f.render(out), ["CREATE 4", "REMOVE 13"]);
     assert_eq!(f.model.line_by_device(13), None);
     assert_eq!(f.model.create_line(4, 14), Ok(()));
@@ -758,7 +897,10 @@ fn device_list_changes_create_and_remove_lines_with_stable_ids() {
     restarted.set_device_id_base(0);
     assert_eq!(restarted.line_count(), 4, "201, 202, 203 and 204 are known");
     assert_eq!(restarted.line_by_device(1).unwrap().permanent_id, id_202);
-    assert!(!restarted.line_by_device(1).unwrap().in_service, "out of service until the link is up");
+    assert!(
+        !restarted.line_by_device(1).unwrap().in_service,
+        "out of service until the link is up"
+    );
 }
 
 #[test]
@@ -779,10 +921,16 @@ fn closing_a_line_completes_its_pending_requests_exactly_once() {
     let invoke = Fixture::send_invoke(&out);
     let out = f.model.close_line(f.line).unwrap();
     let rendered = f.render(out);
-    assert_eq!(rendered[0], format!("COMPLETE 1 {:#x}", err::OPERATIONFAILED));
+    assert_eq!(
+        rendered[0],
+        format!("COMPLETE 1 {:#x}", err::OPERATIONFAILED)
+    );
     assert!(rendered.contains(&"FORGET c1".to_owned()));
     assert!(rendered.last().unwrap().starts_with("SEND MonitorStop"));
-    assert!(f.model.response(invoke, Response::Done).is_empty(), "no second completion");
+    assert!(
+        f.model.response(invoke, Response::Done).is_empty(),
+        "no second completion"
+    );
 }
 
 #[test]
@@ -802,11 +950,21 @@ fn out_of_service_device_events_and_unknown_monitors() {
     assert_eq!(f.render(out), ["DEVSTATE 0x80"]);
     let out = f.model.device_event("m1", DeviceEvent::BackInService);
     assert_eq!(f.render(out), ["DEVSTATE 0x40"]);
-    assert!(f.model.device_event("nope", DeviceEvent::OutOfService).is_empty());
-    assert!(f
-        .model
-        .call_event("nope", CallEvent::ServiceInitiated { call: "x".to_owned() })
-        .is_empty());
+    assert!(
+        f.model
+            .device_event("nope", DeviceEvent::OutOfService)
+            .is_empty()
+    );
+    assert!(
+        f.model
+            .call_event(
+                "nope",
+                CallEvent::ServiceInitiated {
+                    call: "x".to_owned()
+                }
+            )
+            .is_empty()
+    );
 }
 
 #[test]

@@ -594,7 +594,13 @@ mod tests {
     fn too_small_fixed_part_is_rejected() {
         let mut buf = vec![SENTINEL; 23];
         let error = VarStruct::new(&mut buf, 24).unwrap_err();
-        assert_eq!(error, StructError::TooSmall { total: 23, fixed: 24 });
+        assert_eq!(
+            error,
+            StructError::TooSmall {
+                total: 23,
+                fixed: 24
+            }
+        );
         assert_eq!(error.code(), err::STRUCTURETOOSMALL);
         assert!(buf.iter().all(|byte| *byte == SENTINEL), "nothing written");
     }

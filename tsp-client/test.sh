@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tsp-client tests: the platform-neutral core natively (stable cargo), then the real Windows DLL
+# under wine64, driven by the TAPISRV harness against the scripted CSTA gateway on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+fail() {
+    echo "tsp-client test: FAILED: $*" >&2
+    exit 1
+}
+step() {
+    printf '\n==> tsp-client: %s\n' "$*"
+}
+
+# The native tests need a current stable cargo (rustup), not Debian's cargo 1.65.
+cargo_version="$(cargo --version)"
+case "$cargo_version" in
+    "cargo 1.6"[0-9]*) fail "stable cargo (rustup) must come first on PATH, found: $cargo_version" ;;
+esac
+wine=/usr/lib/wine/wine64
+[ -x "$wine" ] || fail "$wine is missing (apt-get install wine64)"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+
+step "native core tests"
+cargo test --locked || fail "native core tests"
+
+step "scripted CSTA gateway"
+cargo build --locked -p scripted-gateway || fail "scripted gateway build"
+gateway_bin="$target_dir/debug/scripted-gateway"
+
+step "Windows build (Debian rustc 1.63)"
+bash build.sh || fail "Windows build"
+out="target/x86_64-pc-windows-gnu/release"
+
+step "TAPISRV harness under wine64"
+prefix="$(mktemp -d)"
+gateway_pid=""
+cleanup() {
+    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
+    WINEPREFIX="$prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true
+    rm -rf "$prefix"
+}
+trap cleanup EXIT
+coproc GATEWAY { exec "$gateway_bin"; }
+gateway_pid="$GATEWAY_PID"
+read -r -t 30 ports <&"${GATEWAY[0]}" || fail "the scripted gateway did not start"
+csta_port="${ports#csta=}"
+csta_port="${csta_port%% *}"
+control_port="${ports##*control=}"
+tsp_path="Z:$(realpath "$out/cti-gateway.tsp" | tr / '\\')"
+# The first run creates the Wine prefix (about 10 s).
+if WINEPREFIX="$prefix" WINEDEBUG=-all timeout 300 "$wine" "$out/tsp-harness.exe" \
+    "$tsp_path" "$csta_port" "$control_port"; then
+    echo "tsp-client: harness passed"
+else
+    fail "the TAPISRV harness under wine64 (see the messages above)"
+fi
+echo "tsp-client: all tests passed"
