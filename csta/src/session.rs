@@ -4,6 +4,7 @@
 //! These messages always use [`crate::ECMA_354_NAMESPACE`]. Their `extensions` are any XML
 //! (not the CSTA `privateData` shape), so they are kept as [`RawXml`].
 
+use crate::edition::Edition;
 use crate::error::Error;
 use crate::ids::SessionId;
 use crate::types::RawXml;
@@ -160,6 +161,14 @@ impl StartApplicationSession {
             requested_session_duration: None,
             extensions: None,
         }
+    }
+
+    /// The requested protocol versions this crate recognises as CSTA editions, in the
+    /// client's order of preference (a server answers with the first it supports).
+    pub fn requested_editions(&self) -> impl Iterator<Item = Edition> + '_ {
+        self.requested_protocol_versions
+            .iter()
+            .filter_map(|version| Edition::from_namespace(version))
     }
 
     /// The login in `applicationSpecificInfo`, in either shape.
@@ -425,6 +434,20 @@ mod tests {
             session_cleanup_delay: Some(60),
             session_id: None,
         }
+    }
+
+    #[test]
+    fn lists_requested_editions_in_order() {
+        let mut request = StartApplicationSession::with_login("crm", &login(), false);
+        request.requested_protocol_versions = vec![
+            "3.0".into(),
+            Edition::Ed6.namespace().into(),
+            "http://www.ecma-international.org/standards/ecma-323/csta/ed3/priv5".into(),
+        ];
+        let editions: Vec<Edition> = request.requested_editions().collect();
+        assert_eq!(editions.len(), 2);
+        assert_eq!(editions[0], Edition::Ed6);
+        assert!(matches!(editions[1], Edition::Avaya(protocol) if protocol.level() == 5));
     }
 
     #[test]
