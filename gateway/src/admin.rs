@@ -37,7 +37,9 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             () = shutdown.cancelled() => return,
         };
-        let Ok((stream, peer)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let registry = registry.clone();
         let metrics = metrics.clone();
         let shutdown = shutdown.clone();
@@ -69,9 +71,17 @@ fn response(status: StatusCode, content_type: &str, body: String) -> Response<Fu
 }
 
 /// The answer to one request.
-pub fn answer(request: &Request<Incoming>, registry: &Registry, metrics: &Metrics) -> Response<Full<Bytes>> {
+pub fn answer(
+    request: &Request<Incoming>,
+    registry: &Registry,
+    metrics: &Metrics,
+) -> Response<Full<Bytes>> {
     if request.method() != Method::GET {
-        return response(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET\n".to_owned());
+        return response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "only GET\n".to_owned(),
+        );
     }
     route(request.uri().path(), registry, metrics)
 }
@@ -81,17 +91,34 @@ fn route(path: &str, registry: &Registry, metrics: &Metrics) -> Response<Full<By
         "/healthz" => response(StatusCode::OK, "text/plain", "ok\n".to_owned()),
         "/readyz" => {
             let links = registry.links();
-            let ready = !links.is_empty() && links.iter().all(|(_, status)| status.up && status.ready);
+            let ready =
+                !links.is_empty() && links.iter().all(|(_, status)| status.up && status.ready);
             if ready {
                 response(StatusCode::OK, "text/plain", "ready\n".to_owned())
             } else {
-                response(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "not ready\n".to_owned())
+                response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    "not ready\n".to_owned(),
+                )
             }
         }
-        "/metrics" => response(StatusCode::OK, "text/plain; version=0.0.4", metrics.render(registry)),
+        "/metrics" => response(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            metrics.render(registry),
+        ),
         "/status" => response(StatusCode::OK, "application/json", status_json(registry)),
-        "/" => response(StatusCode::OK, "text/html; charset=utf-8", status_html(registry)),
-        _ => response(StatusCode::NOT_FOUND, "text/plain", "not found\n".to_owned()),
+        "/" => response(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            status_html(registry),
+        ),
+        _ => response(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found\n".to_owned(),
+        ),
     }
 }
 
@@ -121,7 +148,10 @@ fn status_json(registry: &Registry) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn status_html(registry: &Registry) -> String {
@@ -158,16 +188,37 @@ mod tests {
     fn readiness_follows_the_links() {
         let registry = Registry::new(16);
         let metrics = Metrics::default();
-        assert_eq!(route("/readyz", &registry, &metrics).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            route("/readyz", &registry, &metrics).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let pbx = std::sync::Arc::from("main");
-        let mut status = LinkStatus { up: true, ready: false, url: "http://pbx".into(), slaves_up: vec![], last_error: None };
+        let mut status = LinkStatus {
+            up: true,
+            ready: false,
+            url: "http://pbx".into(),
+            slaves_up: vec![],
+            last_error: None,
+        };
         registry.set_link(&pbx, status.clone());
-        assert_eq!(route("/readyz", &registry, &metrics).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            route("/readyz", &registry, &metrics).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         status.ready = true;
         registry.set_link(&pbx, status);
-        assert_eq!(route("/readyz", &registry, &metrics).status(), StatusCode::OK);
-        assert_eq!(route("/healthz", &registry, &metrics).status(), StatusCode::OK);
-        assert_eq!(route("/nope", &registry, &metrics).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            route("/readyz", &registry, &metrics).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            route("/healthz", &registry, &metrics).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            route("/nope", &registry, &metrics).status(),
+            StatusCode::NOT_FOUND
+        );
         let metrics_text = route("/metrics", &registry, &metrics);
         assert_eq!(metrics_text.status(), StatusCode::OK);
         let text = metrics.render(&registry);

@@ -31,6 +31,10 @@ mod tests {
         let max = Duration::from_secs(60);
         assert_eq!(delay(0, min, max, 0.0), Duration::from_secs(2));
         assert_eq!(delay(0, min, max, 0.5), Duration::from_secs(3));
-        assert_eq!(delay(0, min, max, 7.0), Duration::from_secs(4), "out-of-range jitter is clamped");
+        assert_eq!(
+            delay(0, min, max, 7.0),
+            Duration::from_secs(4),
+            "out-of-range jitter is clamped"
+        );
     }
 }

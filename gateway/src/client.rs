@@ -72,7 +72,13 @@ pub struct ClientTls {
 impl ClientConfig {
     /// Plain TCP, no login, edition 3, 10 s timeout.
     pub fn new(address: impl Into<String>) -> Self {
-        Self { address: address.into(), tls: None, login: None, edition: Edition::Ed3, timeout: Duration::from_secs(10) }
+        Self {
+            address: address.into(),
+            tls: None,
+            login: None,
+            edition: Edition::Ed3,
+            timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -177,7 +183,10 @@ impl CstaClient {
     pub async fn connect(config: &ClientConfig) -> Result<Self, ClientError> {
         let tcp = TcpStream::connect(&config.address)
             .await
-            .map_err(|source| ClientError::Connect { address: config.address.clone(), source })?;
+            .map_err(|source| ClientError::Connect {
+                address: config.address.clone(),
+                source,
+            })?;
         let _ = tcp.set_nodelay(true);
         let mut client = match &config.tls {
             None => Self::over(tcp, config),
@@ -186,16 +195,30 @@ impl CstaClient {
                     address: config.address.clone(),
                     reason,
                 })?;
-                let host = tls
-                    .server_name
-                    .clone()
-                    .unwrap_or_else(|| config.address.rsplit_once(':').map_or(config.address.as_str(), |(host, _)| host).to_owned());
-                let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_owned())
-                    .map_err(|error| ClientError::Tls { address: config.address.clone(), reason: error.to_string() })?;
-                let stream = connector
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|error| ClientError::Tls { address: config.address.clone(), reason: error.to_string() })?;
+                let host = tls.server_name.clone().unwrap_or_else(|| {
+                    config
+                        .address
+                        .rsplit_once(':')
+                        .map_or(config.address.as_str(), |(host, _)| host)
+                        .to_owned()
+                });
+                let name = ServerName::try_from(
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned(),
+                )
+                .map_err(|error| ClientError::Tls {
+                    address: config.address.clone(),
+                    reason: error.to_string(),
+                })?;
+                let stream =
+                    connector
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|error| ClientError::Tls {
+                            address: config.address.clone(),
+                            reason: error.to_string(),
+                        })?;
                 Self::over(stream, config)
             }
         };
@@ -215,13 +238,20 @@ impl CstaClient {
         let (incoming_tx, incoming) = mpsc::unbounded_channel();
         let reader_pending = pending.clone();
         let reader = tokio::spawn(async move {
-            let mut frames = FramedRead::new(reader, CstaCodec { max_frame: csta::frame::MAX_FRAME_LEN });
+            let mut frames = FramedRead::new(
+                reader,
+                CstaCodec {
+                    max_frame: csta::frame::MAX_FRAME_LEN,
+                },
+            );
             while let Some(frame) = frames.next().await {
                 let frame = match frame {
                     Ok(frame) => frame,
                     Err(CodecError::Frame(_) | CodecError::Io(_)) => break,
                 };
-                let Ok(decoded) = Message::decode(&frame.body) else { continue };
+                let Ok(decoded) = Message::decode(&frame.body) else {
+                    continue;
+                };
                 let message = decoded.message;
                 let is_answer = !matches!(
                     message,
@@ -263,7 +293,8 @@ impl CstaClient {
             session_cleanup_delay: None,
             session_id: None,
         };
-        let mut request = StartApplicationSession::with_login("cti-gateway-client", &credentials, login.avaya);
+        let mut request =
+            StartApplicationSession::with_login("cti-gateway-client", &credentials, login.avaya);
         request.requested_protocol_versions = vec![self.edition.namespace().to_owned()];
         request.requested_session_duration = Some(login.duration);
         match self.request(request.into()).await? {
@@ -271,7 +302,9 @@ impl CstaClient {
                 self.session = Some(response.session_id);
                 Ok(())
             }
-            other => Err(ClientError::SessionRefused { answer: other.name() }),
+            other => Err(ClientError::SessionRefused {
+                answer: other.name(),
+            }),
         }
     }
 
@@ -289,15 +322,21 @@ impl CstaClient {
     /// Sends bytes as they are (tests of bad input).
     pub async fn send_raw(&self, bytes: &[u8]) -> Result<(), ClientError> {
         let mut writer = self.writer.lock().await;
-        writer.write_all(bytes).await.map_err(|_| ClientError::Closed)?;
+        writer
+            .write_all(bytes)
+            .await
+            .map_err(|_| ClientError::Closed)?;
         writer.flush().await.map_err(|_| ClientError::Closed)
     }
 
     /// Sends a message with a given invoke id without waiting for an answer.
     pub async fn send(&self, invoke: InvokeId, message: &Message) -> Result<(), ClientError> {
         let mut frame = Vec::with_capacity(1024);
-        csta::frame::encode_message(invoke, message, &self.edition, &mut frame)
-            .map_err(|_| ClientError::Encode { request: message.name() })?;
+        csta::frame::encode_message(invoke, message, &self.edition, &mut frame).map_err(|_| {
+            ClientError::Encode {
+                request: message.name(),
+            }
+        })?;
         self.send_raw(&frame).await
     }
 
@@ -317,15 +356,23 @@ impl CstaClient {
             Ok(Err(_)) => return Err(ClientError::Closed),
             Err(_) => {
                 lock(&self.pending).remove(&invoke.value());
-                return Err(ClientError::Timeout { request: name, after: self.timeout });
+                return Err(ClientError::Timeout {
+                    request: name,
+                    after: self.timeout,
+                });
             }
         };
         match answer {
-            Message::CstaErrorCode(code) => Err(ClientError::Csta { request: name, code }),
+            Message::CstaErrorCode(code) => Err(ClientError::Csta {
+                request: name,
+                code,
+            }),
             Message::StartApplicationSessionNegResponse(_)
             | Message::StopApplicationSessionNegResponse(_)
             | Message::ResetApplicationSessionTimerNegResponse(_) => {
-                Err(ClientError::SessionRefused { answer: answer.name() })
+                Err(ClientError::SessionRefused {
+                    answer: answer.name(),
+                })
             }
             answer => Ok(answer),
         }
@@ -337,7 +384,9 @@ impl CstaClient {
         let message = self.incoming.recv().await?;
         if matches!(message, Message::SystemStatus(_)) {
             let invoke = self.next_invoke();
-            let _ = self.send(invoke, &SystemStatusResponse::default().into()).await;
+            let _ = self
+                .send(invoke, &SystemStatusResponse::default().into())
+                .await;
         }
         Some(message)
     }
@@ -347,7 +396,9 @@ impl CstaClient {
     pub async fn next_event(&mut self, timeout: Duration) -> Option<CstaEvent> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let message = tokio::time::timeout_at(deadline, self.next_incoming()).await.ok()??;
+            let message = tokio::time::timeout_at(deadline, self.next_incoming())
+                .await
+                .ok()??;
             if let Message::Event(event) = message {
                 return Some(event);
             }
@@ -359,34 +410,57 @@ impl CstaClient {
         let device = device_id(device, "MonitorStart")?;
         match self.request(MonitorStart::device(device).into()).await? {
             Message::MonitorStartResponse(response) => Ok(response.monitor_cross_ref_id),
-            other => Err(ClientError::Unexpected { request: "MonitorStart", answer: other.name() }),
+            other => Err(ClientError::Unexpected {
+                request: "MonitorStart",
+                answer: other.name(),
+            }),
         }
     }
 
     /// Places a call from a device; returns the new call's connection at the caller.
     pub async fn make_call(&self, from: &str, to: &str) -> Result<ConnectionId, ClientError> {
-        let request = csta::call_control::MakeCall::new(device_id(from, "MakeCall")?, device_id(to, "MakeCall")?);
+        let request = csta::call_control::MakeCall::new(
+            device_id(from, "MakeCall")?,
+            device_id(to, "MakeCall")?,
+        );
         match self.request(request.into()).await? {
             Message::MakeCallResponse(response) => Ok(response.calling_device),
-            other => Err(ClientError::Unexpected { request: "MakeCall", answer: other.name() }),
+            other => Err(ClientError::Unexpected {
+                request: "MakeCall",
+                answer: other.name(),
+            }),
         }
     }
 
     /// The server's device list (all segments).
     pub async fn devices(&mut self) -> Result<Vec<DeviceInfo>, ClientError> {
-        let request = GetSwitchingFunctionDevices { requested_device_id: None, requested_device_category: None, extensions: None };
+        let request = GetSwitchingFunctionDevices {
+            requested_device_id: None,
+            requested_device_category: None,
+            extensions: None,
+        };
         let cross_ref = match self.request(request.into()).await? {
             Message::GetSwitchingFunctionDevicesResponse(response) => response.service_cross_ref_id,
-            other => return Err(ClientError::Unexpected { request: "GetSwitchingFunctionDevices", answer: other.name() }),
+            other => {
+                return Err(ClientError::Unexpected {
+                    request: "GetSwitchingFunctionDevices",
+                    answer: other.name(),
+                });
+            }
         };
         let mut devices = Vec::new();
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
             let message = tokio::time::timeout_at(deadline, self.next_incoming())
                 .await
-                .map_err(|_| ClientError::Timeout { request: "SwitchingFunctionDevices", after: self.timeout })?
+                .map_err(|_| ClientError::Timeout {
+                    request: "SwitchingFunctionDevices",
+                    after: self.timeout,
+                })?
                 .ok_or(ClientError::Closed)?;
-            let Message::SwitchingFunctionDevices(segment) = message else { continue };
+            let Message::SwitchingFunctionDevices(segment) = message else {
+                continue;
+            };
             if segment.service_cross_ref_id != cross_ref {
                 continue;
             }
@@ -430,13 +504,15 @@ fn private_devices(xml: &str) -> HashMap<String, PrivateDevice> {
     let mut reader = quick_xml::Reader::from_str(xml);
     loop {
         match reader.read_event() {
-            Ok(quick_xml::events::Event::Empty(element) | quick_xml::events::Event::Start(element))
-                if element.local_name().as_ref() == b"device" =>
-            {
+            Ok(
+                quick_xml::events::Event::Empty(element) | quick_xml::events::Event::Start(element),
+            ) if element.local_name().as_ref() == b"device" => {
                 let mut id = None;
                 let mut device = PrivateDevice::default();
                 for attribute in element.attributes().flatten() {
-                    let Ok(value) = attribute.unescape_value() else { continue };
+                    let Ok(value) = attribute.unescape_value() else {
+                        continue;
+                    };
                     match attribute.key.local_name().as_ref() {
                         b"id" => id = Some(value.into_owned()),
                         b"name" => device.name = Some(value.into_owned()),
@@ -461,7 +537,9 @@ fn device_id(text: &str, request: &'static str) -> Result<DeviceId, ClientError>
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn tls_connector(tls: &ClientTls) -> Result<tokio_rustls::TlsConnector, String> {
@@ -519,7 +597,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &rustls_pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -528,7 +611,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
         cert: &rustls_pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

@@ -43,18 +43,30 @@ impl Sources {
         let toml = std::fs::read_to_string(path).map_err(|error| {
             ConfigErrors::single("", format!("cannot read {}: {error}", path.display()))
         })?;
-        let env = std::env::vars().filter(|(key, _)| key.starts_with(ENV_PREFIX)).collect();
-        Ok(Self { toml, origin: path.to_owned(), env })
+        let env = std::env::vars()
+            .filter(|(key, _)| key.starts_with(ENV_PREFIX))
+            .collect();
+        Ok(Self {
+            toml,
+            origin: path.to_owned(),
+            env,
+        })
     }
 
     /// A TOML document with no environment, relative paths resolved against the working
     /// directory.
     pub fn from_toml(toml: &str) -> Self {
-        Self { toml: toml.to_owned(), ..Self::default() }
+        Self {
+            toml: toml.to_owned(),
+            ..Self::default()
+        }
     }
 
     fn base_dir(&self) -> PathBuf {
-        self.origin.parent().map(Path::to_path_buf).unwrap_or_default()
+        self.origin
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     }
 }
 
@@ -76,7 +88,12 @@ pub struct ConfigErrors {
 
 impl ConfigErrors {
     fn single(key: &str, problem: impl Into<String>) -> Self {
-        Self { issues: vec![ConfigIssue { key: key.to_owned(), problem: problem.into() }] }
+        Self {
+            issues: vec![ConfigIssue {
+                key: key.to_owned(),
+                problem: problem.into(),
+            }],
+        }
     }
 
     /// Whether some issue concerns `key`.
@@ -88,7 +105,11 @@ impl ConfigErrors {
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.issues.len();
-        writeln!(f, "{count} configuration error{}:", if count == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{count} configuration error{}:",
+            if count == 1 { "" } else { "s" }
+        )?;
         for issue in &self.issues {
             if issue.key.is_empty() {
                 writeln!(f, "  {}", issue.problem)?;
@@ -632,7 +653,10 @@ struct Collector {
 
 impl Collector {
     fn push(&mut self, key: impl Into<String>, problem: impl Into<String>) {
-        self.issues.push(ConfigIssue { key: key.into(), problem: problem.into() });
+        self.issues.push(ConfigIssue {
+            key: key.into(),
+            problem: problem.into(),
+        });
     }
 
     /// Deserializes one section, recording the error with the full key path.
@@ -663,7 +687,10 @@ impl Config {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let merged = config::Config::builder()
-            .add_source(config::File::from_str(&sources.toml, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                &sources.toml,
+                config::FileFormat::Toml,
+            ))
             .add_source(
                 config::Environment::with_prefix(ENV_PREFIX)
                     .prefix_separator("__")
@@ -722,23 +749,40 @@ impl Config {
             }
         });
         let shutdown_grace = match top.shutdown {
-            Some(value) => collector.section::<RawShutdown>("shutdown", value).map(|s| s.grace),
+            Some(value) => collector
+                .section::<RawShutdown>("shutdown", value)
+                .map(|s| s.grace),
             None => Some(default_grace()),
         };
 
         if pbx.is_empty() && !collector.issues.iter().any(|i| i.key.starts_with("pbx.")) {
             collector.push("pbx", "at least one [pbx.NAME] section is required");
         }
-        if listeners.is_empty() && !collector.issues.iter().any(|i| i.key.starts_with("listener.")) {
-            collector.push("listener", "at least one [listener.NAME] section is required");
+        if listeners.is_empty()
+            && !collector
+                .issues
+                .iter()
+                .any(|i| i.key.starts_with("listener."))
+        {
+            collector.push(
+                "listener",
+                "at least one [listener.NAME] section is required",
+            );
         }
         check_cross_references(&mut collector, &pbx, &listeners, &users);
 
         match (collector.issues.is_empty(), sessions, shutdown_grace) {
-            (true, Some(sessions), Some(shutdown_grace)) => {
-                Ok(Self { pbx, listeners, sessions, users, admin, shutdown_grace })
-            }
-            _ => Err(ConfigErrors { issues: collector.issues }),
+            (true, Some(sessions), Some(shutdown_grace)) => Ok(Self {
+                pbx,
+                listeners,
+                sessions,
+                users,
+                admin,
+                shutdown_grace,
+            }),
+            _ => Err(ConfigErrors {
+                issues: collector.issues,
+            }),
         }
     }
 
@@ -750,11 +794,17 @@ impl Config {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_owned() } else { base.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
 }
 
 fn parse_url(collector: &mut Collector, key: &str, text: &str) -> Option<http::Uri> {
@@ -776,7 +826,10 @@ fn parse_url(collector: &mut Collector, key: &str, text: &str) -> Option<http::U
 
 fn parse_duration_bounds(collector: &mut Collector, key: &str, value: Duration, min: Duration) {
     if value < min {
-        collector.push(key, format!("must be at least {}", humantime::format_duration(min)));
+        collector.push(
+            key,
+            format!("must be at least {}", humantime::format_duration(min)),
+        );
     }
 }
 
@@ -798,7 +851,10 @@ fn validate_pbx(
         .and_then(|text| parse_url(collector, &format!("{key}.standby_url"), text));
     let password = match (raw.password, raw.password_file) {
         (Some(_), Some(_)) => {
-            collector.push(format!("{key}.password_file"), "set either password or password_file");
+            collector.push(
+                format!("{key}.password_file"),
+                "set either password or password_file",
+            );
             None
         }
         (Some(password), None) => Some(Secret::new(password)),
@@ -813,7 +869,10 @@ fn validate_pbx(
             }
         },
         (None, None) => {
-            collector.push(format!("{key}.password"), "a password or password_file is required");
+            collector.push(
+                format!("{key}.password"),
+                "a password or password_file is required",
+            );
             None
         }
     };
@@ -829,22 +888,37 @@ fn validate_pbx(
         collector.push(format!("{key}.monitor_user"), "must not be empty");
     }
     if raw.line_types.is_empty() {
-        collector.push(format!("{key}.line_types"), "must name at least one object type");
+        collector.push(
+            format!("{key}.line_types"),
+            "must name at least one object type",
+        );
     }
-    if raw.full_e164 && (raw.numbering.country_code.is_empty() || raw.numbering.area_code.is_empty())
+    if raw.full_e164
+        && (raw.numbering.country_code.is_empty() || raw.numbering.area_code.is_empty())
     {
         collector.push(
             format!("{key}.numbering"),
             "full_e164 needs numbering.country_code and numbering.area_code",
         );
     }
-    let tls = PbxTls { ca_file: raw.tls.ca_file.map(|file| resolve(base, &file)), ..raw.tls };
+    let tls = PbxTls {
+        ca_file: raw.tls.ca_file.map(|file| resolve(base, &file)),
+        ..raw.tls
+    };
     if let Some(file) = &tls.ca_file
         && !file.is_file()
     {
-        collector.push(format!("{key}.tls.ca_file"), format!("no such file: {}", file.display()));
+        collector.push(
+            format!("{key}.tls.ca_file"),
+            format!("no such file: {}", file.display()),
+        );
     }
-    parse_duration_bounds(collector, &format!("{key}.echo_interval"), raw.echo_interval, Duration::from_secs(1));
+    parse_duration_bounds(
+        collector,
+        &format!("{key}.echo_interval"),
+        raw.echo_interval,
+        Duration::from_secs(1),
+    );
     if raw.poll_timeout <= Duration::from_secs(60) {
         collector.push(
             format!("{key}.poll_timeout"),
@@ -852,7 +926,10 @@ fn validate_pbx(
         );
     }
     if raw.reconnect_min > raw.reconnect_max {
-        collector.push(format!("{key}.reconnect_min"), "must not exceed reconnect_max");
+        collector.push(
+            format!("{key}.reconnect_min"),
+            "must not exceed reconnect_max",
+        );
     }
     if collector.issues.len() != before {
         return None;
@@ -905,7 +982,10 @@ fn validate_listener(
     let address = match raw.address.parse::<SocketAddr>() {
         Ok(address) => Some(address),
         Err(error) => {
-            collector.push(format!("{key}.address"), format!("not a socket address: {error}"));
+            collector.push(
+                format!("{key}.address"),
+                format!("not a socket address: {error}"),
+            );
             None
         }
     };
@@ -916,19 +996,27 @@ fn validate_listener(
             client_ca_file: tls.client_ca_file.map(|file| resolve(base, &file)),
             require_client_cert: tls.require_client_cert,
         };
-        for (field, file) in [("cert_file", Some(&tls.cert_file)), ("key_file", Some(&tls.key_file))]
-            .into_iter()
-            .chain([("client_ca_file", tls.client_ca_file.as_ref())])
+        for (field, file) in [
+            ("cert_file", Some(&tls.cert_file)),
+            ("key_file", Some(&tls.key_file)),
+        ]
+        .into_iter()
+        .chain([("client_ca_file", tls.client_ca_file.as_ref())])
         {
             if let Some(file) = file
                 && !file.is_file()
             {
-                collector
-                    .push(format!("{key}.tls.{field}"), format!("no such file: {}", file.display()));
+                collector.push(
+                    format!("{key}.tls.{field}"),
+                    format!("no such file: {}", file.display()),
+                );
             }
         }
         if tls.require_client_cert && tls.client_ca_file.is_none() {
-            collector.push(format!("{key}.tls.require_client_cert"), "needs client_ca_file");
+            collector.push(
+                format!("{key}.tls.require_client_cert"),
+                "needs client_ca_file",
+            );
         }
         tls
     });
@@ -972,7 +1060,9 @@ fn validate_user(
     {
         collector.push(
             format!("{key}.password_hash"),
-            format!("not a PHC password hash ({error}); create one with `cti-gateway hash-password`"),
+            format!(
+                "not a PHC password hash ({error}); create one with `cti-gateway hash-password`"
+            ),
         );
     }
     let mut rights = BTreeMap::new();
@@ -994,7 +1084,12 @@ fn validate_user(
     if collector.issues.len() != before {
         return None;
     }
-    Some(UserConfig { name, password_hash: raw.password_hash, tls_subject: raw.tls_subject, rights })
+    Some(UserConfig {
+        name,
+        password_hash: raw.password_hash,
+        tls_subject: raw.tls_subject,
+        rights,
+    })
 }
 
 fn validate_sessions(collector: &mut Collector, raw: RawSessions) -> SessionConfig {
@@ -1002,7 +1097,10 @@ fn validate_sessions(collector: &mut Collector, raw: RawSessions) -> SessionConf
         collector.push("sessions.min_duration", "must not exceed max_duration");
     }
     if raw.default_duration < raw.min_duration || raw.default_duration > raw.max_duration {
-        collector.push("sessions.default_duration", "must lie between min_duration and max_duration");
+        collector.push(
+            "sessions.default_duration",
+            "must lie between min_duration and max_duration",
+        );
     }
     if raw.queue < 16 {
         collector.push("sessions.queue", "must be at least 16");
@@ -1048,7 +1146,10 @@ fn check_cross_references(
     }
     let mut addresses = BTreeMap::new();
     // Port 0 asks the system for a free port: never a clash.
-    for listener in listeners.iter().filter(|listener| listener.address.port() != 0) {
+    for listener in listeners
+        .iter()
+        .filter(|listener| listener.address.port() != 0)
+    {
         if let Some(other) = addresses.insert(listener.address, &listener.name) {
             collector.push(
                 format!("listener.{}.address", listener.name),
@@ -1094,10 +1195,18 @@ mod tests {
     #[test]
     fn environment_overrides_file_values() {
         let mut sources = Sources::from_toml(MINIMAL);
-        sources.env.insert("CTI_GATEWAY__PBX__MAIN__PASSWORD".into(), "from-env".into());
-        sources.env.insert("CTI_GATEWAY__PBX__MAIN__SILENT_HOLD".into(), "true".into());
-        sources.env.insert("CTI_GATEWAY__SESSIONS__QUEUE".into(), "128".into());
-        sources.env.insert("OTHER_VARIABLE".into(), "ignored".into());
+        sources
+            .env
+            .insert("CTI_GATEWAY__PBX__MAIN__PASSWORD".into(), "from-env".into());
+        sources
+            .env
+            .insert("CTI_GATEWAY__PBX__MAIN__SILENT_HOLD".into(), "true".into());
+        sources
+            .env
+            .insert("CTI_GATEWAY__SESSIONS__QUEUE".into(), "128".into());
+        sources
+            .env
+            .insert("OTHER_VARIABLE".into(), "ignored".into());
         let config = Config::load(&sources).unwrap();
         assert_eq!(config.pbx[0].password.expose(), "from-env");
         assert!(config.pbx[0].silent_hold);
@@ -1109,8 +1218,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pbx.secret"), "file-secret\n").unwrap();
         let toml = MINIMAL.replace("password = \"pw\"", "password_file = \"pbx.secret\"");
-        let sources =
-            Sources { toml, origin: dir.path().join("gateway.toml"), env: BTreeMap::new() };
+        let sources = Sources {
+            toml,
+            origin: dir.path().join("gateway.toml"),
+            env: BTreeMap::new(),
+        };
         let config = Config::load(&sources).unwrap();
         assert_eq!(config.pbx[0].password.expose(), "file-secret");
     }
@@ -1190,9 +1302,18 @@ mod tests {
             "{MINIMAL}\n[pbx.branch]\nurl = \"http://192.0.2.20/PBX0/user.soap\"\npassword = \"x\"\n"
         );
         let errors = Config::load(&Sources::from_toml(&toml)).unwrap_err();
-        assert!(errors.mentions("pbx.main.device_prefix") || errors.mentions("pbx.branch.device_prefix"));
-        let toml = toml.replace("password = \"x\"", "password = \"x\"\ndevice_prefix = \"B\"");
-        assert_eq!(Config::load(&Sources::from_toml(&toml)).unwrap().pbx.len(), 2);
+        assert!(
+            errors.mentions("pbx.main.device_prefix")
+                || errors.mentions("pbx.branch.device_prefix")
+        );
+        let toml = toml.replace(
+            "password = \"x\"",
+            "password = \"x\"\ndevice_prefix = \"B\"",
+        );
+        assert_eq!(
+            Config::load(&Sources::from_toml(&toml)).unwrap().pbx.len(),
+            2
+        );
     }
 
     #[test]

@@ -66,16 +66,27 @@ impl Gateway {
                 Link::new(pbx.clone(), registry.clone(), seed)
             })
             .collect();
-        let server = Server::bind(&config, registry.clone(), links.clone(), metrics.clone(), shutdown.clone()).await?;
+        let server = Server::bind(
+            &config,
+            registry.clone(),
+            links.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         let csta = server.addresses();
         let admin = match &config.admin {
             Some(settings) => {
                 let listener = tokio::net::TcpListener::bind(settings.address)
                     .await
-                    .map_err(|source| StartError::Admin { address: settings.address, source })?;
-                let address = listener
-                    .local_addr()
-                    .map_err(|source| StartError::Admin { address: settings.address, source })?;
+                    .map_err(|source| StartError::Admin {
+                        address: settings.address,
+                        source,
+                    })?;
+                let address = listener.local_addr().map_err(|source| StartError::Admin {
+                    address: settings.address,
+                    source,
+                })?;
                 tracker.spawn(admin::serve(
                     listener,
                     registry.clone(),
@@ -94,7 +105,15 @@ impl Gateway {
         for (name, address) in &csta {
             info!(listener = %name, address = %address, "listening");
         }
-        Ok(Self { registry, links, csta, admin, shutdown, tracker, grace: config.shutdown_grace })
+        Ok(Self {
+            registry,
+            links,
+            csta,
+            admin,
+            shutdown,
+            tracker,
+            grace: config.shutdown_grace,
+        })
     }
 
     /// The registry (state of every line and call).

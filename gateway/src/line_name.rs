@@ -109,7 +109,10 @@ impl LineNamePattern {
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        Ok(Self { source: source.to_owned(), parts })
+        Ok(Self {
+            source: source.to_owned(),
+            parts,
+        })
     }
 
     /// The pattern as written.
@@ -155,7 +158,11 @@ impl fmt::Display for LineNamePattern {
 
 fn field_value<'a>(field: char, fields: &LineFields<'a>) -> &'a str {
     fn first<'a>(candidates: &[&'a str]) -> &'a str {
-        candidates.iter().copied().find(|value| !value.is_empty()).unwrap_or("")
+        candidates
+            .iter()
+            .copied()
+            .find(|value| !value.is_empty())
+            .unwrap_or("")
     }
     match field {
         'c' => fields.cn,
@@ -212,8 +219,14 @@ mod tests {
 
     #[test]
     fn default_pattern_is_long_name_and_address() {
-        assert_eq!(LineNamePattern::default(), LineNamePattern::parse("%C (%x)").unwrap());
-        assert_eq!(LineNamePattern::default().expand(&alice()), "Alice Smith (201)");
+        assert_eq!(
+            LineNamePattern::default(),
+            LineNamePattern::parse("%C (%x)").unwrap()
+        );
+        assert_eq!(
+            LineNamePattern::default().expand(&alice()),
+            "Alice Smith (201)"
+        );
     }
 
     #[test]
@@ -230,15 +243,40 @@ mod tests {
 
     #[test]
     fn fallbacks_apply_when_fields_are_empty() {
-        let fields = LineFields { cn: "", dn: "Queue", h323: "q", address: "200", ..alice() };
-        assert_eq!(LineNamePattern::parse("%C/%H/%D").unwrap().expand(&fields), "Queue/q/Queue");
-        let fields = LineFields { international: "", device: "", device_text: "", ..alice() };
-        assert_eq!(LineNamePattern::parse("%X %E [%U]").unwrap().expand(&fields), "201 201");
+        let fields = LineFields {
+            cn: "",
+            dn: "Queue",
+            h323: "q",
+            address: "200",
+            ..alice()
+        };
+        assert_eq!(
+            LineNamePattern::parse("%C/%H/%D").unwrap().expand(&fields),
+            "Queue/q/Queue"
+        );
+        let fields = LineFields {
+            international: "",
+            device: "",
+            device_text: "",
+            ..alice()
+        };
+        assert_eq!(
+            LineNamePattern::parse("%X %E [%U]")
+                .unwrap()
+                .expand(&fields),
+            "201 201"
+        );
     }
 
     #[test]
     fn unknown_placeholders_are_rejected() {
-        assert_eq!(LineNamePattern::parse("%C (%q)"), Err(PatternError { placeholder: 'q' }));
-        assert_eq!(LineNamePattern::parse("%C %"), Err(PatternError { placeholder: ' ' }));
+        assert_eq!(
+            LineNamePattern::parse("%C (%q)"),
+            Err(PatternError { placeholder: 'q' })
+        );
+        assert_eq!(
+            LineNamePattern::parse("%C %"),
+            Err(PatternError { placeholder: ' ' })
+        );
     }
 }

@@ -74,7 +74,9 @@ pub fn parse_destination(input: &str) -> Result<Destination, NumberError> {
         (user, true)
     } else if let Some(rest) = trimmed.strip_prefix("N<") {
         let Some((number, _)) = rest.split_once('>') else {
-            return Err(NumberError::Unterminated { input: input.to_owned() });
+            return Err(NumberError::Unterminated {
+                input: input.to_owned(),
+            });
         };
         (number, false)
     } else {
@@ -90,14 +92,18 @@ pub fn parse_destination(input: &str) -> Result<Destination, NumberError> {
         if allow_name {
             return Ok(Destination::Name(core.to_owned()));
         }
-        return Err(NumberError::NotDiallable { input: input.to_owned(), character });
+        return Err(NumberError::NotDiallable {
+            input: input.to_owned(),
+            character,
+        });
     }
     Ok(Destination::Number(digits))
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
 }
 
 fn is_dialable(c: char) -> bool {
@@ -133,7 +139,10 @@ pub fn to_international(number: &str, numbering: &Numbering) -> Option<String> {
     if numbering.area_code.is_empty() {
         return None;
     }
-    Some(format!("+{}{}{outside}", numbering.country_code, numbering.area_code))
+    Some(format!(
+        "+{}{}{outside}",
+        numbering.country_code, numbering.area_code
+    ))
 }
 
 /// The international number of an internal extension (`+49 30 555 201`), if the PBX's own
@@ -172,9 +181,15 @@ pub fn international_to_dialable(number: &str, numbering: &Numbering) -> String 
             }
             return format!("{}{local}", numbering.trunk_prefix);
         }
-        return format!("{}{}{national}", numbering.trunk_prefix, numbering.national_prefix);
+        return format!(
+            "{}{}{national}",
+            numbering.trunk_prefix, numbering.national_prefix
+        );
     }
-    format!("{}{}{rest}", numbering.trunk_prefix, numbering.international_prefix)
+    format!(
+        "{}{}{rest}",
+        numbering.trunk_prefix, numbering.international_prefix
+    )
 }
 
 #[cfg(test)]
@@ -196,13 +211,28 @@ mod tests {
     fn destinations_in_every_client_shape() {
         let number = |n: &str| Ok(Destination::Number(n.to_owned()));
         assert_eq!(parse_destination("201"), number("201"));
-        assert_eq!(parse_destination(" +49 (30) 555-201 "), number("+4930555201"));
-        assert_eq!(parse_destination("tel:+4930555201;phone-context=dialstring"), number("+4930555201"));
+        assert_eq!(
+            parse_destination(" +49 (30) 555-201 "),
+            number("+4930555201")
+        );
+        assert_eq!(
+            parse_destination("tel:+4930555201;phone-context=dialstring"),
+            number("+4930555201")
+        );
         assert_eq!(parse_destination("TEL:202"), number("202"));
         assert_eq!(parse_destination("sip:202@pbx.example.com"), number("202"));
-        assert_eq!(parse_destination("sip:alice@pbx.example.com"), Ok(Destination::Name("alice".into())));
-        assert_eq!(parse_destination("N<3021061290002>;noa=nk"), number("3021061290002"));
-        assert_eq!(parse_destination("N<7868772298>Line71001;displayNumber=1"), number("7868772298"));
+        assert_eq!(
+            parse_destination("sip:alice@pbx.example.com"),
+            Ok(Destination::Name("alice".into()))
+        );
+        assert_eq!(
+            parse_destination("N<3021061290002>;noa=nk"),
+            number("3021061290002")
+        );
+        assert_eq!(
+            parse_destination("N<7868772298>Line71001;displayNumber=1"),
+            number("7868772298")
+        );
         assert_eq!(parse_destination("*21#"), number("*21#"));
     }
 
@@ -214,17 +244,36 @@ mod tests {
             parse_destination("20x1"),
             Err(NumberError::NotDiallable { character: 'x', .. })
         ));
-        assert!(matches!(parse_destination("N<201"), Err(NumberError::Unterminated { .. })));
+        assert!(matches!(
+            parse_destination("N<201"),
+            Err(NumberError::Unterminated { .. })
+        ));
     }
 
     #[test]
     fn external_numbers_become_international() {
         let numbering = berlin();
-        assert_eq!(to_international("00044207946", &numbering).as_deref(), Some("+44207946"));
-        assert_eq!(to_international("0089123456", &numbering).as_deref(), Some("+4989123456"));
-        assert_eq!(to_international("0777888", &numbering).as_deref(), Some("+4930777888"));
-        assert_eq!(to_international("+331234", &numbering).as_deref(), Some("+331234"));
-        assert_eq!(to_international("201", &numbering), None, "internal numbers stay internal");
+        assert_eq!(
+            to_international("00044207946", &numbering).as_deref(),
+            Some("+44207946")
+        );
+        assert_eq!(
+            to_international("0089123456", &numbering).as_deref(),
+            Some("+4989123456")
+        );
+        assert_eq!(
+            to_international("0777888", &numbering).as_deref(),
+            Some("+4930777888")
+        );
+        assert_eq!(
+            to_international("+331234", &numbering).as_deref(),
+            Some("+331234")
+        );
+        assert_eq!(
+            to_international("201", &numbering),
+            None,
+            "internal numbers stay internal"
+        );
         assert_eq!(to_international("0", &numbering), None);
         assert_eq!(to_international("0777", &Numbering::default()), None);
     }
@@ -232,12 +281,24 @@ mod tests {
     #[test]
     fn international_numbers_become_dialable() {
         let numbering = berlin();
-        assert_eq!(international_to_dialable("+44207946", &numbering), "00044207946");
-        assert_eq!(international_to_dialable("+4989123456", &numbering), "0089123456");
-        assert_eq!(international_to_dialable("+4930777888", &numbering), "0777888");
+        assert_eq!(
+            international_to_dialable("+44207946", &numbering),
+            "00044207946"
+        );
+        assert_eq!(
+            international_to_dialable("+4989123456", &numbering),
+            "0089123456"
+        );
+        assert_eq!(
+            international_to_dialable("+4930777888", &numbering),
+            "0777888"
+        );
         assert_eq!(international_to_dialable("+4930555201", &numbering), "201");
         assert_eq!(international_to_dialable("201", &numbering), "201");
-        assert_eq!(extension_international("201", &numbering).as_deref(), Some("+4930555201"));
+        assert_eq!(
+            extension_international("201", &numbering).as_deref(),
+            Some("+4930555201")
+        );
         assert_eq!(extension_international("201", &Numbering::default()), None);
     }
 }

@@ -102,7 +102,13 @@ impl Registry {
 
     /// Copies the given lines (and their calls) from a PBX's bridge; lines the bridge no longer
     /// has are removed. Also refreshes the calls listed in `calls`.
-    pub fn sync_from(&self, pbx: &Arc<str>, bridge: &Bridge, devices: &[DeviceId], calls: &[CallId]) {
+    pub fn sync_from(
+        &self,
+        pbx: &Arc<str>,
+        bridge: &Bridge,
+        devices: &[DeviceId],
+        calls: &[CallId],
+    ) {
         for device in devices {
             match bridge.line(device) {
                 Some(line) => {
@@ -114,14 +120,18 @@ impl Registry {
                     self.inner.lines.insert(device.clone(), view);
                 }
                 None => {
-                    self.inner.lines.remove_if(device, |_, view| &view.pbx == pbx);
+                    self.inner
+                        .lines
+                        .remove_if(device, |_, view| &view.pbx == pbx);
                 }
             }
         }
         for call in calls {
             match bridge.call(call) {
                 Some(snapshot) => {
-                    self.inner.calls.insert(call.clone(), (pbx.clone(), snapshot));
+                    self.inner
+                        .calls
+                        .insert(call.clone(), (pbx.clone(), snapshot));
                 }
                 None => {
                     self.inner.calls.remove(call);
@@ -133,9 +143,13 @@ impl Registry {
     /// Replaces every line and call of a PBX with the bridge's (after start-up or a resync).
     pub fn sync_all(&self, pbx: &Arc<str>, bridge: &Bridge) {
         let devices: Vec<DeviceId> = bridge.lines().map(|line| line.device.clone()).collect();
-        self.inner.lines.retain(|device, view| &view.pbx != pbx || devices.contains(device));
+        self.inner
+            .lines
+            .retain(|device, view| &view.pbx != pbx || devices.contains(device));
         let calls = bridge.call_ids();
-        self.inner.calls.retain(|id, (owner, _)| owner != pbx || calls.contains(id));
+        self.inner
+            .calls
+            .retain(|id, (owner, _)| owner != pbx || calls.contains(id));
         self.sync_from(pbx, bridge, &devices, &calls);
     }
 
@@ -151,7 +165,10 @@ impl Registry {
     /// Tells subscribers that a PBX's set of lines changed.
     pub fn publish_lines_changed(&self, pbx: &Arc<str>) {
         self.inner.lines_version.fetch_add(1, Ordering::Relaxed);
-        let _ = self.inner.bus.send(Arc::new(Published::LinesChanged { pbx: pbx.clone() }));
+        let _ = self
+            .inner
+            .bus
+            .send(Arc::new(Published::LinesChanged { pbx: pbx.clone() }));
     }
 
     /// Records the state of a PBX link.
@@ -178,7 +195,11 @@ impl Registry {
 
     /// The number of lines in service.
     pub fn lines_in_service(&self) -> usize {
-        self.inner.lines.iter().filter(|view| view.line.in_service).count()
+        self.inner
+            .lines
+            .iter()
+            .filter(|view| view.line.in_service)
+            .count()
     }
 
     /// A call by id, with the PBX it belongs to.
@@ -193,8 +214,12 @@ impl Registry {
 
     /// The state of every PBX link, ordered by name.
     pub fn links(&self) -> Vec<(Arc<str>, LinkStatus)> {
-        let mut links: Vec<(Arc<str>, LinkStatus)> =
-            self.inner.links.iter().map(|entry| (entry.key().clone(), entry.value().clone())).collect();
+        let mut links: Vec<(Arc<str>, LinkStatus)> = self
+            .inner
+            .links
+            .iter()
+            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .collect();
         links.sort_by(|a, b| a.0.cmp(&b.0));
         links
     }

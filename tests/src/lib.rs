@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::time::Duration;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use argon2::password_hash::SaltString;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use gateway::client::{ClientConfig, ClientTls, CstaClient, Login};
 use gateway::config::{Config, Sources};
 use gateway::daemon::Gateway;
@@ -18,7 +18,10 @@ pub fn subscribe() {
     ONCE.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
     });
 }
 
@@ -27,7 +30,10 @@ pub fn quick_hash(password: &str) -> String {
     let params = Params::new(8, 1, 1, None).expect("valid argon2 parameters");
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let salt = SaltString::encode_b64(b"cti-gateway-test").expect("valid salt");
-    argon2.hash_password(password.as_bytes(), &salt).expect("hashing works").to_string()
+    argon2
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hashing works")
+        .to_string()
 }
 
 /// TLS material of a test CA: a server certificate for `localhost`/127.0.0.1 and a client
@@ -55,18 +61,30 @@ impl TestCertificates {
         let ca_key = KeyPair::generate().expect("key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "cti-gateway test CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "cti-gateway test CA");
         let ca = ca_params.self_signed(&ca_key).expect("CA");
         let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
         let server_key = KeyPair::generate().expect("key");
         let mut server_params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("params");
-        server_params.distinguished_name.push(DnType::CommonName, "localhost");
-        let server = server_params.signed_by(&server_key, &issuer).expect("server cert");
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .expect("params");
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let server = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("server cert");
         let client_key = KeyPair::generate().expect("key");
-        let mut client_params = CertificateParams::new(vec!["crm.example.com".to_owned()]).expect("params");
-        client_params.distinguished_name.push(DnType::CommonName, "crm.example.com");
-        let client = client_params.signed_by(&client_key, &issuer).expect("client cert");
+        let mut client_params =
+            CertificateParams::new(vec!["crm.example.com".to_owned()]).expect("params");
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "crm.example.com");
+        let client = client_params
+            .signed_by(&client_key, &issuer)
+            .expect("client cert");
         let write = |name: &str, pem: String| {
             let path = dir.path().join(name);
             std::fs::write(&path, pem).expect("write PEM");
@@ -99,9 +117,13 @@ impl TestGateway {
         if let Some(dir) = &dir {
             sources.origin = dir.path().join("gateway.toml");
         }
-        let config = Config::load(&sources).unwrap_or_else(|errors| panic!("test config invalid: {errors}"));
+        let config =
+            Config::load(&sources).unwrap_or_else(|errors| panic!("test config invalid: {errors}"));
         let gateway = Gateway::start(config).await.expect("gateway starts");
-        Self { gateway, files: dir }
+        Self {
+            gateway,
+            files: dir,
+        }
     }
 
     /// The address of the listener with this name.
@@ -124,14 +146,23 @@ impl TestGateway {
     /// A client logged in with plain credentials.
     pub async fn login(&self, listener: &str, user: &str, password: &str) -> CstaClient {
         let mut config = self.client_config(listener);
-        config.login = Some(Login { user: user.to_owned(), password: password.to_owned(), avaya: false, duration: 600 });
+        config.login = Some(Login {
+            user: user.to_owned(),
+            password: password.to_owned(),
+            avaya: false,
+            duration: 600,
+        });
         CstaClient::connect(&config).await.expect("login")
     }
 
     /// A TLS client configuration trusting `ca`.
     pub fn tls_config(&self, listener: &str, ca: &std::path::Path) -> ClientConfig {
         let mut config = self.client_config(listener);
-        config.tls = Some(ClientTls { ca_file: Some(ca.to_owned()), danger_accept_invalid_certs: false, server_name: Some("localhost".to_owned()) });
+        config.tls = Some(ClientTls {
+            ca_file: Some(ca.to_owned()),
+            danger_accept_invalid_certs: false,
+            server_name: Some("localhost".to_owned()),
+        });
         config
     }
 }

@@ -124,7 +124,13 @@ impl Calls {
         if let Some(conf) = conf {
             self.confs.insert(conf.to_owned(), id.clone());
         }
-        self.calls.insert(id.clone(), CallEntry { conf: conf.map(str::to_owned), legs: BTreeSet::new() });
+        self.calls.insert(
+            id.clone(),
+            CallEntry {
+                conf: conf.map(str::to_owned),
+                legs: BTreeSet::new(),
+            },
+        );
         id
     }
 
@@ -139,7 +145,10 @@ impl Calls {
         let entry = self
             .calls
             .entry(leg.call_id.clone())
-            .or_insert_with(|| CallEntry { conf: leg.conf.as_deref().map(str::to_owned), legs: BTreeSet::new() });
+            .or_insert_with(|| CallEntry {
+                conf: leg.conf.as_deref().map(str::to_owned),
+                legs: BTreeSet::new(),
+            });
         entry.legs.insert(leg.handle);
         self.legs.insert(leg.handle, leg);
     }
@@ -163,7 +172,9 @@ impl Calls {
 
     /// Moves a leg to another call (transfer/conference joined two PBX calls).
     fn move_leg(&mut self, handle: LegHandle, to: &CallId) {
-        let Some(leg) = self.legs.get(&handle) else { return };
+        let Some(leg) = self.legs.get(&handle) else {
+            return;
+        };
         let from = leg.call_id.clone();
         if &from == to {
             return;
@@ -218,12 +229,25 @@ impl Bridge {
     }
 
     /// Applies one `CallInfo` record of a site's session and returns the resulting events.
-    pub fn on_call_info(&mut self, site: SiteId, record: &CallInfo, now: Instant) -> Vec<DeviceEvent> {
+    pub fn on_call_info(
+        &mut self,
+        site: SiteId,
+        record: &CallInfo,
+        now: Instant,
+    ) -> Vec<DeviceEvent> {
         let Some(line) = self.handles.get(&(site, record.user)).cloned() else {
-            tracing::debug!(?site, user = record.user, "call record for an unknown user handle");
+            tracing::debug!(
+                ?site,
+                user = record.user,
+                "call record for an unknown user handle"
+            );
             return Vec::new();
         };
-        let handle = LegHandle { site, user: record.user, call: record.call };
+        let handle = LegHandle {
+            site,
+            user: record.user,
+            call: record.call,
+        };
         let mut events = Vec::new();
         if !record.active || record.msg == Msg::Del {
             self.leg_gone(handle, &mut events);
@@ -242,7 +266,12 @@ impl Bridge {
 
     /// Marks every leg of a site stale before the site's calls are re-read after a restart.
     pub fn begin_resync(&mut self, site: SiteId) {
-        for leg in self.calls.legs.values_mut().filter(|leg| leg.handle.site == site) {
+        for leg in self
+            .calls
+            .legs
+            .values_mut()
+            .filter(|leg| leg.handle.site == site)
+        {
             leg.stale = true;
         }
     }
@@ -270,7 +299,11 @@ impl Bridge {
                 .map(|leg| leg.handle);
             // Snapshot handles are meaningless: key the leg by the new user handle and call 0
             // until the first live record carries its real call handle.
-            let handle = LegHandle { site, user, call: -(self.calls.legs.len() as i32) - 1 };
+            let handle = LegHandle {
+                site,
+                user,
+                call: -(self.calls.legs.len() as i32) - 1,
+            };
             let parties = self.parties(record);
             match existing {
                 Some(old) => {
@@ -287,7 +320,15 @@ impl Bridge {
                     self.calls.legs.insert(handle, leg);
                 }
                 None => {
-                    self.create_leg(handle, &line, record, &parties, Some(conf), now, &mut events);
+                    self.create_leg(
+                        handle,
+                        &line,
+                        record,
+                        &parties,
+                        Some(conf),
+                        now,
+                        &mut events,
+                    );
                 }
             }
             self.advance(handle, record, parties, &mut events);
@@ -331,7 +372,9 @@ impl Bridge {
             })
             .collect();
         for leg in &legs {
-            let known = connections.iter().any(|connection| connection.device == leg.peer);
+            let known = connections
+                .iter()
+                .any(|connection| connection.device == leg.peer);
             if !known && !leg.peer_cleared {
                 connections.push(ConnectionSnapshot {
                     device: leg.peer.clone(),
@@ -341,7 +384,11 @@ impl Bridge {
                 });
             }
         }
-        Some(CallSnapshot { id: id.clone(), conf: entry.conf.clone(), connections })
+        Some(CallSnapshot {
+            id: id.clone(),
+            conf: entry.conf.clone(),
+            connections,
+        })
     }
 
     /// The calls at a line, with the line's connection first in each.
@@ -358,7 +405,8 @@ impl Bridge {
         ids.into_iter()
             .filter_map(|id| self.call(id))
             .map(|mut call| {
-                call.connections.sort_by_key(|c| c.line.as_ref() != Some(line));
+                call.connections
+                    .sort_by_key(|c| c.line.as_ref() != Some(line));
                 call
             })
             .collect()
@@ -424,7 +472,8 @@ impl Bridge {
             return Party::NotKnown;
         }
         if self.settings.full_e164
-            && let Some(international) = numbers::to_international(&no.e164, &self.settings.numbering)
+            && let Some(international) =
+                numbers::to_international(&no.e164, &self.settings.numbering)
         {
             return Party::device(&international);
         }
@@ -475,11 +524,21 @@ impl Bridge {
             self.calls.pending_make_calls.remove(line);
         }
         let call_id = self.calls.call_for_conf(conf);
-        let mut leg = Leg::new(handle, line.clone(), call_id, conf, record.state.outbound(), make_call);
+        let mut leg = Leg::new(
+            handle,
+            line.clone(),
+            call_id,
+            conf,
+            record.state.outbound(),
+            make_call,
+        );
         leg.hidden = self.is_recording(&parties.peer);
         if leg.incoming {
             leg.calling = parties.peer.clone();
-            leg.called = parties.first_redirection.clone().unwrap_or_else(|| Party::Device(line.clone()));
+            leg.called = parties
+                .first_redirection
+                .clone()
+                .unwrap_or_else(|| Party::Device(line.clone()));
             leg.redirection = parties.redirection.clone();
         } else {
             leg.calling = Party::Device(line.clone());
@@ -497,8 +556,16 @@ impl Bridge {
     }
 
     /// A leg's record carries another conf than its call: two PBX calls were joined (transfer).
-    fn join_conf(&mut self, handle: LegHandle, conf: &str, parties: &Parties, events: &mut Vec<DeviceEvent>) {
-        let Some(leg) = self.calls.legs.get(&handle) else { return };
+    fn join_conf(
+        &mut self,
+        handle: LegHandle,
+        conf: &str,
+        parties: &Parties,
+        events: &mut Vec<DeviceEvent>,
+    ) {
+        let Some(leg) = self.calls.legs.get(&handle) else {
+            return;
+        };
         if leg.conf.as_deref() == Some(conf) {
             return;
         }
@@ -526,7 +593,11 @@ impl Bridge {
             leg.peer = parties.peer.clone();
         }
         let transferring = parties.transferred_by.clone().unwrap_or_default();
-        let local = self.calls.legs.get(&handle).map_or(LocalState::Null, |leg| leg.local);
+        let local = self
+            .calls
+            .legs
+            .get(&handle)
+            .map_or(LocalState::Null, |leg| leg.local);
         events.push(DeviceEvent {
             device: line.clone(),
             call: Some(new_call.clone()),
@@ -547,9 +618,17 @@ impl Bridge {
         });
     }
 
-    fn advance(&mut self, handle: LegHandle, record: &CallInfo, parties: Parties, events: &mut Vec<DeviceEvent>) {
+    fn advance(
+        &mut self,
+        handle: LegHandle,
+        record: &CallInfo,
+        parties: Parties,
+        events: &mut Vec<DeviceEvent>,
+    ) {
         let cause_info = record.info("cause").map(|info| info.vali);
-        let Some(mut leg) = self.calls.legs.remove(&handle) else { return };
+        let Some(mut leg) = self.calls.legs.remove(&handle) else {
+            return;
+        };
         let mut out = Vec::new();
         step(&mut leg, record, &parties, cause_info, &mut out);
         let hidden = leg.hidden;
@@ -560,7 +639,9 @@ impl Bridge {
     }
 
     fn leg_gone(&mut self, handle: LegHandle, events: &mut Vec<DeviceEvent>) {
-        let Some((leg, last)) = self.calls.detach(handle) else { return };
+        let Some((leg, last)) = self.calls.detach(handle) else {
+            return;
+        };
         if leg.hidden {
             return;
         }
@@ -572,7 +653,11 @@ impl Bridge {
             conf: leg.conf.clone(),
         };
         if !leg.own_cleared {
-            let releasing = if leg.peer_cleared { leg.peer.clone() } else { Party::Device(leg.line.clone()) };
+            let releasing = if leg.peer_cleared {
+                leg.peer.clone()
+            } else {
+                Party::Device(leg.line.clone())
+            };
             events.push(event(
                 EventKind::ConnectionCleared {
                     dropped: Party::Device(leg.line.clone()),
@@ -583,7 +668,10 @@ impl Bridge {
             ));
         }
         if last {
-            events.push(event(EventKind::CallCleared { cause: leg.cause }, LocalState::Null));
+            events.push(event(
+                EventKind::CallCleared { cause: leg.cause },
+                LocalState::Null,
+            ));
         }
     }
 }
@@ -666,11 +754,20 @@ fn cause_of(q850: i32) -> Cause {
 }
 
 fn is_failure(cause: Cause) -> bool {
-    !matches!(cause, Cause::NormalClearing | Cause::Normal | Cause::CallCancelled)
+    !matches!(
+        cause,
+        Cause::NormalClearing | Cause::Normal | Cause::CallCancelled
+    )
 }
 
 /// One record applied to one leg: the transitions and their events.
-fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>, out: &mut Vec<DeviceEvent>) {
+fn step(
+    leg: &mut Leg,
+    record: &CallInfo,
+    parties: &Parties,
+    cause: Option<i32>,
+    out: &mut Vec<DeviceEvent>,
+) {
     let state = record.state;
     let phase = state.phase();
     let first = leg.phase == CallPhase::Idle && !leg.delivered && !leg.originated;
@@ -700,7 +797,11 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
             leg.calling = leg.peer.clone();
         } else {
             leg.local = LocalState::Initiated;
-            let cause = if leg.make_call { Cause::MakeCall } else { Cause::NewCall };
+            let cause = if leg.make_call {
+                Cause::MakeCall
+            } else {
+                Cause::NewCall
+            };
             out.push(leg.event(EventKind::ServiceInitiated { cause }));
         }
     }
@@ -742,15 +843,32 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
             }));
             leg.delivered = false;
         }
-        let dialled = matches!(phase, CallPhase::CallProc | CallPhase::Alert | CallPhase::Connected)
-            || (phase == CallPhase::SetupAck && leg.peer != Party::NotKnown)
+        let dialled = matches!(
+            phase,
+            CallPhase::CallProc | CallPhase::Alert | CallPhase::Connected
+        ) || (phase == CallPhase::SetupAck && leg.peer != Party::NotKnown)
             || (leg.make_call && leg.peer != Party::NotKnown && leg.peer != leg.me());
-        if !leg.originated && dialled && !(leg.make_call && leg.incoming && phase != CallPhase::Connected && !leg.delivered && leg.peer == Party::NotKnown) {
+        if !leg.originated
+            && dialled
+            && !(leg.make_call
+                && leg.incoming
+                && phase != CallPhase::Connected
+                && !leg.delivered
+                && leg.peer == Party::NotKnown)
+        {
             leg.originated = true;
             leg.local = LocalState::Connected;
-            let cause = if leg.make_call { Cause::MakeCall } else { Cause::NewCall };
+            let cause = if leg.make_call {
+                Cause::MakeCall
+            } else {
+                Cause::NewCall
+            };
             leg.called = leg.peer.clone();
-            out.push(leg.event(EventKind::Originated { calling: leg.me(), called: leg.peer.clone(), cause }));
+            out.push(leg.event(EventKind::Originated {
+                calling: leg.me(),
+                called: leg.peer.clone(),
+                cause,
+            }));
         }
         if phase == CallPhase::Alert && !leg.delivered && leg.originated {
             leg.delivered = true;
@@ -759,7 +877,11 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
                 calling: leg.me(),
                 called: leg.called.clone(),
                 last_redirection: parties.redirection.clone(),
-                cause: if parties.redirection.is_some() { Cause::CallForward } else { Cause::NewCall },
+                cause: if parties.redirection.is_some() {
+                    Cause::CallForward
+                } else {
+                    Cause::NewCall
+                },
             }));
         }
         if phase == CallPhase::Connected && !leg.established && leg.originated {
@@ -801,7 +923,11 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
                 calling: leg.calling.clone(),
                 called: leg.called.clone(),
                 last_redirection: leg.redirection.clone(),
-                cause: if parties.picking { Cause::CallPickup } else { Cause::NewCall },
+                cause: if parties.picking {
+                    Cause::CallPickup
+                } else {
+                    Cause::NewCall
+                },
             }));
         }
     }
@@ -809,7 +935,10 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
     // Parking: the leg now stands for a parked call.
     if phase == CallPhase::Parked && leg.phase != CallPhase::Parked {
         leg.local = LocalState::Hold;
-        out.push(leg.event(EventKind::Held { holding: leg.me(), cause: Cause::Park }));
+        out.push(leg.event(EventKind::Held {
+            holding: leg.me(),
+            cause: Cause::Park,
+        }));
     }
 
     // Hold by this side and by the peer.
@@ -817,18 +946,34 @@ fn step(leg: &mut Leg, record: &CallInfo, parties: &Parties, cause: Option<i32>,
         leg.held = state.held();
         if leg.held {
             leg.local = LocalState::Hold;
-            out.push(leg.event(EventKind::Held { holding: leg.me(), cause: Cause::Normal }));
+            out.push(leg.event(EventKind::Held {
+                holding: leg.me(),
+                cause: Cause::Normal,
+            }));
         } else {
-            leg.local = if leg.established { LocalState::Connected } else { leg.local };
-            out.push(leg.event(EventKind::Retrieved { retrieving: leg.me(), cause: Cause::Normal }));
+            leg.local = if leg.established {
+                LocalState::Connected
+            } else {
+                leg.local
+            };
+            out.push(leg.event(EventKind::Retrieved {
+                retrieving: leg.me(),
+                cause: Cause::Normal,
+            }));
         }
     }
     if state.held_by_peer() != leg.held_by_peer {
         leg.held_by_peer = state.held_by_peer();
         let kind = if leg.held_by_peer {
-            EventKind::Held { holding: leg.peer.clone(), cause: Cause::Normal }
+            EventKind::Held {
+                holding: leg.peer.clone(),
+                cause: Cause::Normal,
+            }
         } else {
-            EventKind::Retrieved { retrieving: leg.peer.clone(), cause: Cause::Normal }
+            EventKind::Retrieved {
+                retrieving: leg.peer.clone(),
+                cause: Cause::Normal,
+            }
         };
         out.push(leg.event(kind));
     }

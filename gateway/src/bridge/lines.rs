@@ -121,7 +121,11 @@ impl Object {
             node: info.node.clone(),
             nodenum: info.nodenum.clone(),
             loc: info.loc.clone(),
-            groups: info.groups.iter().map(|group| group.group.clone()).collect(),
+            groups: info
+                .groups
+                .iter()
+                .map(|group| group.group.clone())
+                .collect(),
             registered: info.registered(),
             presence: info.presence.clone(),
             devices: Vec::new(),
@@ -157,7 +161,11 @@ impl Bridge {
     ///
     /// The master's records define the objects; a slave's records update only the registration
     /// and presence of the objects homed on that slave.
-    pub fn on_user_info(&mut self, site: SiteId, info: &UserInfo) -> (Vec<DeviceEvent>, LineChanges) {
+    pub fn on_user_info(
+        &mut self,
+        site: SiteId,
+        info: &UserInfo,
+    ) -> (Vec<DeviceEvent>, LineChanges) {
         if info.is_end_of_dump() {
             return (Vec::new(), LineChanges::default());
         }
@@ -214,12 +222,18 @@ impl Bridge {
             return (site, Vec::new());
         }
         let mut moved = Vec::new();
-        for object in self.objects.values_mut().filter(|object| object.loc == location) {
+        for object in self
+            .objects
+            .values_mut()
+            .filter(|object| object.loc == location)
+        {
             object.site = site;
             object.registered = false;
         }
         for line in self.lines.values_mut() {
-            let Some(object) = self.objects.get(&line.cn) else { continue };
+            let Some(object) = self.objects.get(&line.cn) else {
+                continue;
+            };
             if object.site == site && line.site != site {
                 line.site = site;
                 moved.push(line.device.clone());
@@ -252,13 +266,21 @@ impl Bridge {
 
     /// Records the forwarding of an object (from `Admin show`), returning Forwarding events for
     /// what changed.
-    pub fn set_forwards(&mut self, cn: &str, forwards: BTreeMap<ForwardKind, String>) -> Vec<DeviceEvent> {
+    pub fn set_forwards(
+        &mut self,
+        cn: &str,
+        forwards: BTreeMap<ForwardKind, String>,
+    ) -> Vec<DeviceEvent> {
         let mut events = Vec::new();
         for line in self.lines.values_mut().filter(|line| line.cn == cn) {
             if line.kind == LineKind::Presence {
                 continue;
             }
-            for kind in [ForwardKind::Immediate, ForwardKind::Busy, ForwardKind::NoAnswer] {
+            for kind in [
+                ForwardKind::Immediate,
+                ForwardKind::Busy,
+                ForwardKind::NoAnswer,
+            ] {
                 let old = line.forwards.get(&kind);
                 let new = forwards.get(&kind);
                 if old == new {
@@ -269,7 +291,11 @@ impl Bridge {
                     call: None,
                     local: LocalState::Null,
                     conf: None,
-                    kind: EventKind::Forwarding { kind, on: new.is_some(), to: new.cloned() },
+                    kind: EventKind::Forwarding {
+                        kind,
+                        on: new.is_some(),
+                        to: new.cloned(),
+                    },
                 });
             }
             line.forwards = forwards.clone();
@@ -280,8 +306,12 @@ impl Bridge {
     /// Marks a site's lines out of service (its PBX session failed).
     pub fn site_down(&mut self, site: SiteId) -> Vec<DeviceEvent> {
         self.sites_up.remove(&site);
-        let cns: Vec<String> =
-            self.objects.values().filter(|o| o.site == site).map(|o| o.cn.clone()).collect();
+        let cns: Vec<String> = self
+            .objects
+            .values()
+            .filter(|o| o.site == site)
+            .map(|o| o.cn.clone())
+            .collect();
         let mut events = Vec::new();
         for cn in cns {
             events.extend(self.refresh_line_state(&cn));
@@ -293,8 +323,12 @@ impl Bridge {
     /// objects are reported.
     pub fn site_up(&mut self, site: SiteId) -> Vec<DeviceEvent> {
         self.sites_up.insert(site);
-        let cns: Vec<String> =
-            self.objects.values().filter(|o| o.site == site).map(|o| o.cn.clone()).collect();
+        let cns: Vec<String> = self
+            .objects
+            .values()
+            .filter(|o| o.site == site)
+            .map(|o| o.cn.clone())
+            .collect();
         let mut events = Vec::new();
         for cn in cns {
             events.extend(self.refresh_line_state(&cn));
@@ -317,7 +351,12 @@ impl Bridge {
     }
 
     fn wanted_lines(&self, object: &Object) -> Vec<Line> {
-        if !self.settings.line_types.iter().any(|kind| kind == &object.kind) {
+        if !self
+            .settings
+            .line_types
+            .iter()
+            .any(|kind| kind == &object.kind)
+        {
             return Vec::new();
         }
         if object.cn == self.settings.monitor_user {
@@ -329,7 +368,11 @@ impl Bridge {
         }
         let international = numbers::extension_international(&address, &self.settings.numbering);
         let base_key = format!("{}/{}", self.settings.pbx, guid_or_cn(object));
-        let location = if object.loc.is_empty() { "" } else { object.loc.as_str() };
+        let location = if object.loc.is_empty() {
+            ""
+        } else {
+            object.loc.as_str()
+        };
         let name = |device_text: &str, device: &str| -> String {
             self.settings.line_name.expand(&LineFields {
                 cn: &object.cn,
@@ -372,12 +415,22 @@ impl Bridge {
                 lines.push(line(id, key, name, LineKind::Device(device.hw.clone())));
             }
         } else {
-            lines.push(line(self.device_id(&address), base_key.clone(), name("", ""), LineKind::Object));
+            lines.push(line(
+                self.device_id(&address),
+                base_key.clone(),
+                name("", ""),
+                LineKind::Object,
+            ));
         }
         if self.settings.presence_lines && object.kind == "ep" {
             let id = self.device_id(&format!("{address}:presence"));
             let name = format!("{} presence", name("", ""));
-            lines.push(line(id, format!("{base_key}/presence"), name, LineKind::Presence));
+            lines.push(line(
+                id,
+                format!("{base_key}/presence"),
+                name,
+                LineKind::Presence,
+            ));
         }
         lines
     }
@@ -388,8 +441,12 @@ impl Bridge {
             Some(object) => self.wanted_lines(object),
             None => Vec::new(),
         };
-        let existing: Vec<DeviceId> =
-            self.lines.values().filter(|line| line.cn == cn).map(|line| line.device.clone()).collect();
+        let existing: Vec<DeviceId> = self
+            .lines
+            .values()
+            .filter(|line| line.cn == cn)
+            .map(|line| line.device.clone())
+            .collect();
         let mut changes = LineChanges::default();
         for device in &existing {
             if !wanted.iter().any(|line| &line.device == device) {
@@ -459,7 +516,11 @@ impl Bridge {
                     call: None,
                     local: LocalState::Null,
                     conf: None,
-                    kind: if in_service { EventKind::BackInService } else { EventKind::OutOfService },
+                    kind: if in_service {
+                        EventKind::BackInService
+                    } else {
+                        EventKind::OutOfService
+                    },
                 });
             }
             if line.dnd != dnd && site_up {
@@ -478,5 +539,9 @@ impl Bridge {
 }
 
 fn guid_or_cn(object: &Object) -> &str {
-    if object.guid.is_empty() { &object.cn } else { &object.guid }
+    if object.guid.is_empty() {
+        &object.cn
+    } else {
+        &object.guid
+    }
 }

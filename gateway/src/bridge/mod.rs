@@ -140,12 +140,16 @@ impl Bridge {
 
     /// The session user handle that monitors a line: what `UserCall` and `UserPickup` act as.
     pub fn user_handle(&self, device: &DeviceId) -> Option<(SiteId, i32)> {
-        self.handles.iter().find(|(_, line)| *line == device).map(|(key, _)| *key)
+        self.handles
+            .iter()
+            .find(|(_, line)| *line == device)
+            .map(|(key, _)| *key)
     }
 
     /// Forgets every handle of a site (its session ended).
     pub fn unbind_site(&mut self, site: SiteId) {
-        self.handles.retain(|(handle_site, _), _| *handle_site != site);
+        self.handles
+            .retain(|(handle_site, _), _| *handle_site != site);
     }
 
     /// The settings.

@@ -21,13 +21,22 @@ fn user(cn: &str, e164: &str, kind: &str) -> UserInfo {
         h323: cn.to_lowercase(),
         state: 1,
         guid: format!("{:0>32}", e164),
-        groups: vec![Group { group: "tapi".to_owned(), active: false }],
+        groups: vec![Group {
+            group: "tapi".to_owned(),
+            active: false,
+        }],
         ..UserInfo::default()
     }
 }
 
 fn no(role: PartyRole, cn: &str, e164: &str) -> No {
-    No { kind: role, cn: cn.to_owned(), dn: cn.to_owned(), e164: e164.to_owned(), h323: String::new() }
+    No {
+        kind: role,
+        cn: cn.to_owned(),
+        dn: cn.to_owned(),
+        e164: e164.to_owned(),
+        h323: String::new(),
+    }
 }
 
 struct Rec {
@@ -40,8 +49,23 @@ struct Rec {
     cause: Option<i32>,
 }
 
-fn rec(user: i32, call: i32, state: i32, msg: &'static str, peer: (&str, &str), conf: &'static str) -> Rec {
-    Rec { user, call, state, msg, no: vec![no(PartyRole::Peer, peer.0, peer.1)], conf, cause: None }
+fn rec(
+    user: i32,
+    call: i32,
+    state: i32,
+    msg: &'static str,
+    peer: (&str, &str),
+    conf: &'static str,
+) -> Rec {
+    Rec {
+        user,
+        call,
+        state,
+        msg,
+        no: vec![no(PartyRole::Peer, peer.0, peer.1)],
+        conf,
+        cause: None,
+    }
 }
 
 impl Rec {
@@ -99,14 +123,20 @@ impl Fixture {
         bridge.bind_handle(SiteId::MASTER, ALICE, DeviceId::new("201"));
         bridge.bind_handle(SiteId::MASTER, BOB, DeviceId::new("202"));
         bridge.bind_handle(SiteId::MASTER, 3, DeviceId::new("203"));
-        Self { bridge, now: Instant::now() }
+        Self {
+            bridge,
+            now: Instant::now(),
+        }
     }
 
     fn feed(&mut self, records: &[Rec]) -> Vec<DeviceEvent> {
         let mut events = Vec::new();
         for record in records {
             self.now += Duration::from_millis(10);
-            events.extend(self.bridge.on_call_info(SiteId::MASTER, &record.record(), self.now));
+            events.extend(
+                self.bridge
+                    .on_call_info(SiteId::MASTER, &record.record(), self.now),
+            );
         }
         events
     }
@@ -128,8 +158,16 @@ fn d(id: &str) -> Party {
 #[test]
 fn lines_come_from_the_user_dump() {
     let fixture = Fixture::new();
-    let devices: Vec<&str> = fixture.bridge.lines().map(|line| line.device.as_str()).collect();
-    assert_eq!(devices, ["201", "202", "203"], "gw objects and the monitoring user are no lines");
+    let devices: Vec<&str> = fixture
+        .bridge
+        .lines()
+        .map(|line| line.device.as_str())
+        .collect();
+    assert_eq!(
+        devices,
+        ["201", "202", "203"],
+        "gw objects and the monitoring user are no lines"
+    );
     let alice = fixture.bridge.line(&DeviceId::new("201")).unwrap();
     assert_eq!(alice.name, "Alice (201)");
     assert_eq!(alice.key, format!("main/{:0>32}", "201"));
@@ -154,10 +192,19 @@ fn internal_call_answered_and_hung_up_by_the_caller() {
     assert_eq!(
         at(&events, "202"),
         [
-            (LocalState::Initiated, EventKind::ServiceInitiated { cause: Cause::NewCall }),
+            (
+                LocalState::Initiated,
+                EventKind::ServiceInitiated {
+                    cause: Cause::NewCall
+                }
+            ),
             (
                 LocalState::Connected,
-                EventKind::Originated { calling: d("202"), called: d("201"), cause: Cause::NewCall }
+                EventKind::Originated {
+                    calling: d("202"),
+                    called: d("201"),
+                    cause: Cause::NewCall
+                }
             ),
             (
                 LocalState::Connected,
@@ -228,12 +275,26 @@ fn internal_call_answered_and_hung_up_by_the_caller() {
                     cause: Cause::NormalClearing
                 }
             ),
-            (LocalState::Null, EventKind::CallCleared { cause: Cause::NormalClearing }),
+            (
+                LocalState::Null,
+                EventKind::CallCleared {
+                    cause: Cause::NormalClearing
+                }
+            ),
         ]
     );
-    let ids: Vec<_> = events.iter().filter_map(|event| event.call.clone()).collect();
-    assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "one call id for both lines: {ids:?}");
-    assert!(fixture.bridge.call_ids().is_empty(), "nothing left after del");
+    let ids: Vec<_> = events
+        .iter()
+        .filter_map(|event| event.call.clone())
+        .collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] == pair[1]),
+        "one call id for both lines: {ids:?}"
+    );
+    assert!(
+        fixture.bridge.call_ids().is_empty(),
+        "nothing left after del"
+    );
 }
 
 #[test]
@@ -245,22 +306,42 @@ fn busy_destination_fails_the_call() {
         rec(ALICE, 5, 0x06, "del", ("Bob", "202"), "c2"),
     ]);
     let kinds = at(&events, "201");
-    assert_eq!(kinds[0].1, EventKind::ServiceInitiated { cause: Cause::NewCall });
+    assert_eq!(
+        kinds[0].1,
+        EventKind::ServiceInitiated {
+            cause: Cause::NewCall
+        }
+    );
     assert_eq!(
         kinds[1],
         (
             LocalState::Fail,
-            EventKind::Failed { failing: d("202"), calling: d("201"), called: d("202"), cause: Cause::Busy }
+            EventKind::Failed {
+                failing: d("202"),
+                calling: d("201"),
+                called: d("202"),
+                cause: Cause::Busy
+            }
         )
     );
     assert_eq!(
         kinds[2],
         (
             LocalState::Null,
-            EventKind::ConnectionCleared { dropped: d("201"), releasing: d("202"), cause: Cause::Busy }
+            EventKind::ConnectionCleared {
+                dropped: d("201"),
+                releasing: d("202"),
+                cause: Cause::Busy
+            }
         )
     );
-    assert_eq!(kinds[3], (LocalState::Null, EventKind::CallCleared { cause: Cause::Busy }));
+    assert_eq!(
+        kinds[3],
+        (
+            LocalState::Null,
+            EventKind::CallCleared { cause: Cause::Busy }
+        )
+    );
     assert_eq!(kinds.len(), 4);
 }
 
@@ -280,15 +361,39 @@ fn hold_and_retrieve_are_seen_by_both_parties() {
     assert_eq!(
         at(&events, "201"),
         [
-            (LocalState::Hold, EventKind::Held { holding: d("201"), cause: Cause::Normal }),
-            (LocalState::Connected, EventKind::Retrieved { retrieving: d("201"), cause: Cause::Normal }),
+            (
+                LocalState::Hold,
+                EventKind::Held {
+                    holding: d("201"),
+                    cause: Cause::Normal
+                }
+            ),
+            (
+                LocalState::Connected,
+                EventKind::Retrieved {
+                    retrieving: d("201"),
+                    cause: Cause::Normal
+                }
+            ),
         ]
     );
     assert_eq!(
         at(&events, "202"),
         [
-            (LocalState::Connected, EventKind::Held { holding: d("201"), cause: Cause::Normal }),
-            (LocalState::Connected, EventKind::Retrieved { retrieving: d("201"), cause: Cause::Normal }),
+            (
+                LocalState::Connected,
+                EventKind::Held {
+                    holding: d("201"),
+                    cause: Cause::Normal
+                }
+            ),
+            (
+                LocalState::Connected,
+                EventKind::Retrieved {
+                    retrieving: d("201"),
+                    cause: Cause::Normal
+                }
+            ),
         ]
     );
 }
@@ -307,7 +412,9 @@ fn external_caller_is_shown_in_international_form_when_configured() {
     };
     let mut fixture = Fixture::with_settings(settings);
     let events = fixture.feed(&[rec(ALICE, 7, 0x81, "x-setup", ("", "00891234"), "c4")]);
-    let EventKind::Delivered { calling, .. } = &at(&events, "201")[0].1 else { panic!("{events:?}") };
+    let EventKind::Delivered { calling, .. } = &at(&events, "201")[0].1 else {
+        panic!("{events:?}")
+    };
     assert_eq!(calling, &d("+49891234"));
 }
 
@@ -335,23 +442,40 @@ fn resync_keeps_surviving_calls_and_clears_vanished_ones() {
     ]);
     let kept = fixture.bridge.call_of_conf("keep").cloned().unwrap();
     let events = fixture.bridge.site_down(SiteId::MASTER);
-    assert_eq!(at(&events, "201"), [(LocalState::Null, EventKind::OutOfService)]);
+    assert_eq!(
+        at(&events, "201"),
+        [(LocalState::Null, EventKind::OutOfService)]
+    );
     // The session comes back with new handles.
     fixture.bridge.unbind_site(SiteId::MASTER);
-    fixture.bridge.bind_handle(SiteId::MASTER, 11, DeviceId::new("201"));
+    fixture
+        .bridge
+        .bind_handle(SiteId::MASTER, 11, DeviceId::new("201"));
     fixture.bridge.begin_resync(SiteId::MASTER);
     let snapshot = [rec(99, 77, 0x05, "x-conn", ("Bob", "202"), "keep").record()];
-    let mut events = fixture.bridge.resync_line(SiteId::MASTER, 11, &snapshot, fixture.now);
+    let mut events = fixture
+        .bridge
+        .resync_line(SiteId::MASTER, 11, &snapshot, fixture.now);
     events.extend(fixture.bridge.finish_resync(SiteId::MASTER));
     events.extend(fixture.bridge.site_up(SiteId::MASTER));
     let alice = at(&events, "201");
     assert!(
-        matches!(&alice[..], [(_, EventKind::ConnectionCleared { .. }), (_, EventKind::CallCleared { .. }), (_, EventKind::BackInService)]),
+        matches!(
+            &alice[..],
+            [
+                (_, EventKind::ConnectionCleared { .. }),
+                (_, EventKind::CallCleared { .. }),
+                (_, EventKind::BackInService)
+            ]
+        ),
         "vanished call cleared, surviving call not re-announced: {alice:?}"
     );
     assert_eq!(fixture.bridge.call_ids(), [kept.clone()]);
     // Live records on the new handle continue the same call.
-    let events = fixture.feed(&[Rec { user: 11, ..rec(11, 78, 0x07, "r-rel", ("Bob", "202"), "keep") }]);
+    let events = fixture.feed(&[Rec {
+        user: 11,
+        ..rec(11, 78, 0x07, "r-rel", ("Bob", "202"), "keep")
+    }]);
     assert_eq!(events[0].call.as_ref(), Some(&kept));
 }
 
@@ -360,10 +484,19 @@ fn make_call_claims_the_next_outgoing_call() {
     let mut fixture = Fixture::new();
     let alice = DeviceId::new("201");
     fixture.bridge.expect_make_call(&alice, fixture.now);
-    let claimed = fixture.bridge.claim_make_call(LegHandle { site: SiteId::MASTER, user: ALICE, call: 40 });
+    let claimed = fixture.bridge.claim_make_call(LegHandle {
+        site: SiteId::MASTER,
+        user: ALICE,
+        call: 40,
+    });
     let events = fixture.feed(&[rec(ALICE, 40, 0x01, "r-setup", ("Bob", "202"), "c6")]);
     assert_eq!(events[0].call, claimed);
-    assert_eq!(events[0].kind, EventKind::ServiceInitiated { cause: Cause::MakeCall });
+    assert_eq!(
+        events[0].kind,
+        EventKind::ServiceInitiated {
+            cause: Cause::MakeCall
+        }
+    );
     assert_eq!(fixture.bridge.call_of_conf("c6"), claimed.as_ref());
 }
 
@@ -388,7 +521,12 @@ fn forwarded_call_names_the_diverting_line() {
         }
     );
     let bob = at(&events, "202");
-    let EventKind::Delivered { alerting, last_redirection, .. } = &bob.last().unwrap().1 else {
+    let EventKind::Delivered {
+        alerting,
+        last_redirection,
+        ..
+    } = &bob.last().unwrap().1
+    else {
         panic!("{bob:?}")
     };
     assert_eq!((alerting, last_redirection), (&d("203"), &Some(d("201"))));

@@ -20,7 +20,9 @@ use crate::daemon::Gateway;
 pub(super) fn init_tracing(format: LogFormat, daemon: bool) {
     let default = if daemon { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -34,9 +36,12 @@ pub(super) async fn run(command: Command) -> ExitCode {
         Command::CheckConfig { config } => check_config(&config),
         Command::HashPassword => hash_password(),
         Command::Devices(client) => client_command(&client, list_devices).await,
-        Command::Monitor { devices, json, count, client } => {
-            client_command(&client, |client| monitor(client, devices, json, count)).await
-        }
+        Command::Monitor {
+            devices,
+            json,
+            count,
+            client,
+        } => client_command(&client, |client| monitor(client, devices, json, count)).await,
         Command::Call { from, to, client } => {
             client_command(&client, |client| async move {
                 let connection = client.make_call(&from, &to).await?;
@@ -47,27 +52,42 @@ pub(super) async fn run(command: Command) -> ExitCode {
         }
         Command::Answer { device, client } => {
             client_command(&client, |client| async move {
-                let connection = find_call(&client, &device, None, Some(LocalConnectionState::Alerting)).await?;
-                client.request(csta::call_control::AnswerCall {
-                    call_to_be_answered: connection.clone(),
-                    correlator_data: None,
-                    user_data: None,
-                    extensions: None,
-                }.into()).await?;
+                let connection =
+                    find_call(&client, &device, None, Some(LocalConnectionState::Alerting)).await?;
+                client
+                    .request(
+                        csta::call_control::AnswerCall {
+                            call_to_be_answered: connection.clone(),
+                            correlator_data: None,
+                            user_data: None,
+                            extensions: None,
+                        }
+                        .into(),
+                    )
+                    .await?;
                 println!("answered {}", connection_text(&connection));
                 Ok(())
             })
             .await
         }
-        Command::Hangup { device, call, client } => {
+        Command::Hangup {
+            device,
+            call,
+            client,
+        } => {
             client_command(&client, |client| async move {
                 let connection = find_call(&client, &device, call.as_deref(), None).await?;
-                client.request(csta::call_control::ClearConnection {
-                    connection_to_be_cleared: connection.clone(),
-                    correlator_data: None,
-                    user_data: None,
-                    extensions: None,
-                }.into()).await?;
+                client
+                    .request(
+                        csta::call_control::ClearConnection {
+                            connection_to_be_cleared: connection.clone(),
+                            correlator_data: None,
+                            user_data: None,
+                            extensions: None,
+                        }
+                        .into(),
+                    )
+                    .await?;
                 println!("cleared {}", connection_text(&connection));
                 Ok(())
             })
@@ -75,12 +95,23 @@ pub(super) async fn run(command: Command) -> ExitCode {
         }
         Command::Hold { device, client } => {
             client_command(&client, |client| async move {
-                let connection = find_call(&client, &device, None, Some(LocalConnectionState::Connected)).await?;
-                client.request(csta::call_control::HoldCall {
-                    call_to_be_held: connection.clone(),
-                    connection_reservation: None,
-                    extensions: None,
-                }.into()).await?;
+                let connection = find_call(
+                    &client,
+                    &device,
+                    None,
+                    Some(LocalConnectionState::Connected),
+                )
+                .await?;
+                client
+                    .request(
+                        csta::call_control::HoldCall {
+                            call_to_be_held: connection.clone(),
+                            connection_reservation: None,
+                            extensions: None,
+                        }
+                        .into(),
+                    )
+                    .await?;
                 println!("held {}", connection_text(&connection));
                 Ok(())
             })
@@ -88,8 +119,17 @@ pub(super) async fn run(command: Command) -> ExitCode {
         }
         Command::Retrieve { device, client } => {
             client_command(&client, |client| async move {
-                let connection = find_call(&client, &device, None, Some(LocalConnectionState::Hold)).await?;
-                client.request(csta::call_control::RetrieveCall { call_to_be_retrieved: connection.clone(), extensions: None }.into()).await?;
+                let connection =
+                    find_call(&client, &device, None, Some(LocalConnectionState::Hold)).await?;
+                client
+                    .request(
+                        csta::call_control::RetrieveCall {
+                            call_to_be_retrieved: connection.clone(),
+                            extensions: None,
+                        }
+                        .into(),
+                    )
+                    .await?;
                 println!("retrieved {}", connection_text(&connection));
                 Ok(())
             })
@@ -97,7 +137,13 @@ pub(super) async fn run(command: Command) -> ExitCode {
         }
         Command::Transfer { device, to, client } => {
             client_command(&client, |client| async move {
-                let connection = find_call(&client, &device, None, Some(LocalConnectionState::Connected)).await?;
+                let connection = find_call(
+                    &client,
+                    &device,
+                    None,
+                    Some(LocalConnectionState::Connected),
+                )
+                .await?;
                 let to_id = device_id(&to)?;
                 let request = csta::call_control::SingleStepTransferCall {
                     active_call: connection.clone(),
@@ -114,7 +160,13 @@ pub(super) async fn run(command: Command) -> ExitCode {
             })
             .await
         }
-        Command::Forward { device, to, off, kind, client } => {
+        Command::Forward {
+            device,
+            to,
+            off,
+            kind,
+            client,
+        } => {
             client_command(&client, |client| async move {
                 let request = SetForwarding {
                     device: device_id(&device)?,
@@ -278,7 +330,12 @@ async fn list_devices(mut client: CstaClient) -> Result<(), ClientError> {
     Ok(())
 }
 
-async fn monitor(mut client: CstaClient, devices: Vec<String>, json: bool, count: Option<u64>) -> Result<(), ClientError> {
+async fn monitor(
+    mut client: CstaClient,
+    devices: Vec<String>,
+    json: bool,
+    count: Option<u64>,
+) -> Result<(), ClientError> {
     for device in &devices {
         let cross_ref = client.monitor(device).await?;
         if !json {
@@ -312,14 +369,24 @@ async fn monitor(mut client: CstaClient, devices: Vec<String>, json: bool, count
 }
 
 fn device_id(text: &str) -> Result<DeviceId, ClientError> {
-    DeviceId::new(text).map_err(|_| ClientError::Encode { request: "device id" })
+    DeviceId::new(text).map_err(|_| ClientError::Encode {
+        request: "device id",
+    })
 }
 
 fn connection_text(connection: &ConnectionId) -> String {
     format!(
         "{}@{}",
-        connection.call.as_ref().map(|call| call.as_str()).unwrap_or("?"),
-        connection.device.as_ref().map(|device| device.as_str()).unwrap_or("?"),
+        connection
+            .call
+            .as_ref()
+            .map(|call| call.as_str())
+            .unwrap_or("?"),
+        connection
+            .device
+            .as_ref()
+            .map(|device| device.as_str())
+            .unwrap_or("?"),
     )
 }
 
@@ -331,16 +398,28 @@ async fn find_call(
     call: Option<&str>,
     wanted: Option<LocalConnectionState>,
 ) -> Result<ConnectionId, ClientError> {
-    let request = SnapshotDevice { snapshot_object: device_id(device)?, extensions: None };
+    let request = SnapshotDevice {
+        snapshot_object: device_id(device)?,
+        extensions: None,
+    };
     let Message::SnapshotDeviceResponse(response) = client.request(request.into()).await? else {
-        return Err(ClientError::Unexpected { request: "SnapshotDevice", answer: "another message" });
+        return Err(ClientError::Unexpected {
+            request: "SnapshotDevice",
+            answer: "another message",
+        });
     };
     let SnapshotResult::Data(items) = response.cross_ref_id_or_snapshot_data else {
-        return Err(ClientError::Unexpected { request: "SnapshotDevice", answer: "a cross reference" });
+        return Err(ClientError::Unexpected {
+            request: "SnapshotDevice",
+            answer: "a cross reference",
+        });
     };
     let found = items.into_iter().find(|item| {
         let call_matches = call.is_none_or(|call| {
-            item.connection_identifier.call.as_ref().is_some_and(|id| id.as_str() == call)
+            item.connection_identifier
+                .call
+                .as_ref()
+                .is_some_and(|id| id.as_str() == call)
         });
         let state_matches = wanted.is_none_or(|wanted| match &item.local_call_state {
             LocalCallState::Compound(states) => states.first() == Some(&wanted),
@@ -348,12 +427,14 @@ async fn find_call(
         });
         call_matches && state_matches
     });
-    found.map(|item| item.connection_identifier).ok_or(ClientError::Csta {
-        request: "find call",
-        code: csta::error_code::CstaErrorCode::StateIncompatibility(
-            csta::error_code::StateIncompatibilityError::InvalidObjectState,
-        ),
-    })
+    found
+        .map(|item| item.connection_identifier)
+        .ok_or(ClientError::Csta {
+            request: "find call",
+            code: csta::error_code::CstaErrorCode::StateIncompatibility(
+                csta::error_code::StateIncompatibilityError::InvalidObjectState,
+            ),
+        })
 }
 
 /// An error with its causes, one line.

@@ -14,7 +14,11 @@ fn device(device: &DeviceRef) -> String {
 }
 
 fn call(connection: &ConnectionId) -> String {
-    connection.call.as_ref().map(|call| call.as_str().to_owned()).unwrap_or_default()
+    connection
+        .call
+        .as_ref()
+        .map(|call| call.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// The fields of an event worth showing, in a stable order: (name, value).
@@ -65,7 +69,10 @@ pub fn fields(event: &Event) -> Vec<(&'static str, String)> {
             fields.push(("call", Some(call(&e.dropped_connection))));
             fields.push((
                 "dropped",
-                e.dropped_connection.device.as_ref().map(|device| device.as_str().to_owned()),
+                e.dropped_connection
+                    .device
+                    .as_ref()
+                    .map(|device| device.as_str().to_owned()),
             ));
             fields.push(("releasing", Some(device(&e.releasing_device))));
             fields.push(("local", local(&e.local_connection_info)));
@@ -129,7 +136,10 @@ pub fn fields(event: &Event) -> Vec<(&'static str, String)> {
         Event::OutOfService(e) => fields.push(("device", Some(device(&e.device)))),
         _ => {}
     }
-    fields.into_iter().filter_map(|(name, value)| value.map(|value| (name, value))).collect()
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect()
 }
 
 /// The event name without the `Event` suffix (`Delivered`).
@@ -154,7 +164,10 @@ pub fn line(event: &CstaEvent) -> String {
 pub fn json(event: &CstaEvent) -> Value {
     let mut object = Map::new();
     object.insert("event".to_owned(), Value::from(short_name(&event.event)));
-    object.insert("monitor".to_owned(), Value::from(event.monitor_cross_ref_id.as_str()));
+    object.insert(
+        "monitor".to_owned(),
+        Value::from(event.monitor_cross_ref_id.as_str()),
+    );
     for (name, value) in fields(&event.event) {
         object.insert(name.to_owned(), Value::from(value));
     }

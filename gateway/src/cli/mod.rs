@@ -16,7 +16,11 @@ pub const EXIT_UNAVAILABLE: u8 = 69;
 
 /// The command line.
 #[derive(Debug, Parser)]
-#[command(name = "cti-gateway", version, about = "innovaphone PBX state as ECMA-323 CSTA XML over TCP/TLS")]
+#[command(
+    name = "cti-gateway",
+    version,
+    about = "innovaphone PBX state as ECMA-323 CSTA XML over TCP/TLS"
+)]
 pub struct Cli {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "CTI_GATEWAY_LOG_FORMAT")]
@@ -157,7 +161,12 @@ pub enum ForwardType {
 #[derive(Clone, Debug, Args)]
 pub struct ClientArgs {
     /// The gateway's CSTA address.
-    #[arg(long, short = 'g', default_value = "127.0.0.1:1040", env = "CTI_GATEWAY_ADDRESS")]
+    #[arg(
+        long,
+        short = 'g',
+        default_value = "127.0.0.1:1040",
+        env = "CTI_GATEWAY_ADDRESS"
+    )]
     pub gateway: String,
     /// Use TLS.
     #[arg(long)]
@@ -180,7 +189,10 @@ pub struct ClientArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     commands::init_tracing(cli.log_format, matches!(cli.command, Command::Run { .. }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");

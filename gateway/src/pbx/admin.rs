@@ -40,7 +40,11 @@ pub fn show(cn: &str) -> String {
 
 /// The command that removes every forward of a kind.
 pub fn clear(cn: &str, kind: ForwardKind) -> String {
-    format!("<del-attrib><user cn=\"{}\"><cd type=\"{}\"/></user></del-attrib>", escape(cn), kind_name(kind))
+    format!(
+        "<del-attrib><user cn=\"{}\"><cd type=\"{}\"/></user></del-attrib>",
+        escape(cn),
+        kind_name(kind)
+    )
 }
 
 /// The command that adds a forward of a kind to a number.
@@ -76,7 +80,9 @@ pub fn forwards(show_output: &str) -> BTreeMap<ForwardKind, String> {
                         .attributes()
                         .flatten()
                         .find(|attribute| attribute.key.local_name().as_ref() == wanted.as_bytes())
-                        .and_then(|attribute| attribute.unescape_value().ok().map(|v| v.into_owned()))
+                        .and_then(|attribute| {
+                            attribute.unescape_value().ok().map(|v| v.into_owned())
+                        })
                 };
                 match name.as_ref() {
                     b"cd" => {
@@ -130,8 +136,14 @@ mod tests {
             <cd type="cfnr"><ep h323="bob"/><ep e164="203"/></cd>
             <cd type="xyz"><ep e164="999"/></cd></user>"#;
         let forwards = forwards(output);
-        assert_eq!(forwards.get(&ForwardKind::Immediate).map(String::as_str), Some("202"));
-        assert_eq!(forwards.get(&ForwardKind::NoAnswer).map(String::as_str), Some("bob"));
+        assert_eq!(
+            forwards.get(&ForwardKind::Immediate).map(String::as_str),
+            Some("202")
+        );
+        assert_eq!(
+            forwards.get(&ForwardKind::NoAnswer).map(String::as_str),
+            Some("bob")
+        );
         assert_eq!(forwards.get(&ForwardKind::Busy), None);
         assert!(super::forwards("<user cn=\"Alice\"/>").is_empty());
         assert!(super::forwards("not xml <<<").is_empty());

@@ -110,7 +110,10 @@ impl Link {
 
     /// Runs `change` on the bridge, then mirrors the touched lines and calls into the registry
     /// and publishes the events. The bridge lock is held only while `change` runs.
-    pub fn apply<R>(&self, change: impl FnOnce(&mut Bridge) -> (R, Vec<DeviceEvent>, LineChanges)) -> R {
+    pub fn apply<R>(
+        &self,
+        change: impl FnOnce(&mut Bridge) -> (R, Vec<DeviceEvent>, LineChanges),
+    ) -> R {
         let mut bridge = lock(&self.shared.bridge);
         let (result, events, lines) = change(&mut bridge);
         self.publish(&bridge, events, &lines);
@@ -129,10 +132,15 @@ impl Link {
         devices.extend(lines.changed.iter().cloned());
         devices.sort();
         devices.dedup();
-        let mut calls: Vec<CallId> = events.iter().filter_map(|event| event.call.clone()).collect();
+        let mut calls: Vec<CallId> = events
+            .iter()
+            .filter_map(|event| event.call.clone())
+            .collect();
         calls.sort();
         calls.dedup();
-        self.shared.registry.sync_from(&self.shared.pbx, bridge, &devices, &calls);
+        self.shared
+            .registry
+            .sync_from(&self.shared.pbx, bridge, &devices, &calls);
         self.shared.registry.publish(events);
         if !lines.is_empty() {
             self.shared.registry.publish_lines_changed(&self.shared.pbx);
@@ -142,7 +150,9 @@ impl Link {
     fn set_status(&self, update: impl FnOnce(&mut LinkStatus)) {
         let mut status = lock(&self.shared.status);
         update(&mut status);
-        self.shared.registry.set_link(&self.shared.pbx, status.clone());
+        self.shared
+            .registry
+            .set_link(&self.shared.pbx, status.clone());
     }
 
     fn client(&self, url: &http::Uri) -> Result<Client, PbxError> {
@@ -167,25 +177,48 @@ impl Link {
     /// on `tracker` as their locations are discovered.
     pub async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) {
         let span = info_span!("pbx", pbx = %self.shared.pbx);
-        self.supervise(SiteId::MASTER, None, shutdown, tracker).instrument(span).await;
+        self.supervise(SiteId::MASTER, None, shutdown, tracker)
+            .instrument(span)
+            .await;
     }
 
     /// The reconnect loop of one site. `location` is `None` for the master.
-    async fn supervise(&self, site: SiteId, location: Option<(String, http::Uri)>, shutdown: CancellationToken, tracker: TaskTracker) {
+    async fn supervise(
+        &self,
+        site: SiteId,
+        location: Option<(String, http::Uri)>,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) {
         let config = &self.shared.config;
         let mut attempt = 0u32;
         let mut on_standby = false;
         loop {
             let url = match &location {
                 Some((_, url)) => url.clone(),
-                None if on_standby => config.standby_url.clone().unwrap_or_else(|| config.url.clone()),
+                None if on_standby => config
+                    .standby_url
+                    .clone()
+                    .unwrap_or_else(|| config.url.clone()),
                 None => config.url.clone(),
             };
             let end = match self.client(&url) {
                 Ok(client) => {
-                    self.run_site(site, &client, &url, on_standby, &shutdown, &tracker, &mut attempt).await
+                    self.run_site(
+                        site,
+                        &client,
+                        &url,
+                        on_standby,
+                        &shutdown,
+                        &tracker,
+                        &mut attempt,
+                    )
+                    .await
                 }
-                Err(source) => Err(LinkError::Pbx { operation: "client setup", source }),
+                Err(source) => Err(LinkError::Pbx {
+                    operation: "client setup",
+                    source,
+                }),
             };
             self.site_down(site);
             let error = match end {
@@ -222,7 +255,12 @@ impl Link {
                 }
                 _ => {}
             }
-            let delay = backoff::delay(attempt, config.reconnect_min, config.reconnect_max, rand::random::<f64>());
+            let delay = backoff::delay(
+                attempt,
+                config.reconnect_min,
+                config.reconnect_max,
+                rand::random::<f64>(),
+            );
             attempt = attempt.saturating_add(1);
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
@@ -289,7 +327,10 @@ impl Link {
             let has_calls = !batch.call.is_empty();
             pending.extend(batch.user);
             if has_calls {
-                debug!(site = site.0, "call records during the user dump are replayed by the resync");
+                debug!(
+                    site = site.0,
+                    "call records during the user dump are replayed by the resync"
+                );
             }
             if end {
                 break;
@@ -317,7 +358,16 @@ impl Link {
         let mut handles: BTreeMap<DeviceId, i32> = BTreeMap::new();
         let owned = self.owned_lines(site);
         for (device, cn, hw) in &owned {
-            self.initialize_line(client, session, site, device, cn, hw.as_deref(), &mut handles).await?;
+            self.initialize_line(
+                client,
+                session,
+                site,
+                device,
+                cn,
+                hw.as_deref(),
+                &mut handles,
+            )
+            .await?;
         }
         let lines_total = handles.len();
         self.apply(|bridge| {
@@ -325,8 +375,16 @@ impl Link {
             events.extend(bridge.site_up(site));
             ((), events, LineChanges::default())
         });
-        self.shared.registry.sync_all(&self.shared.pbx, &lock(&self.shared.bridge));
-        lock(&self.shared.sites).insert(site, SiteSession { client: client.clone(), session });
+        self.shared
+            .registry
+            .sync_all(&self.shared.pbx, &lock(&self.shared.bridge));
+        lock(&self.shared.sites).insert(
+            site,
+            SiteSession {
+                client: client.clone(),
+                session,
+            },
+        );
         *attempt = 0;
         if site == SiteId::MASTER {
             self.set_status(|status| {
@@ -391,7 +449,9 @@ impl Link {
                 .filter(|line| line.site == site)
                 .filter_map(|line| match &line.kind {
                     LineKind::Object => Some((line.device.clone(), line.cn.clone(), None)),
-                    LineKind::Device(hw) => Some((line.device.clone(), line.cn.clone(), Some(hw.clone()))),
+                    LineKind::Device(hw) => {
+                        Some((line.device.clone(), line.cn.clone(), Some(hw.clone())))
+                    }
                     LineKind::Presence => None,
                 })
                 .collect()
@@ -409,16 +469,27 @@ impl Link {
         hw: Option<&str>,
         handles: &mut BTreeMap<DeviceId, i32>,
     ) -> Result<(), LinkError> {
-        let handle = match client.user_initialize(session.handle, cn, true, false, hw.unwrap_or("")).await {
+        let handle = match client
+            .user_initialize(session.handle, cn, true, false, hw.unwrap_or(""))
+            .await
+        {
             Ok(handle) => handle,
             Err(PbxError::Rejected { .. }) => {
                 warn!(device = %device, cn, "the PBX refused to monitor this user");
                 return Ok(());
             }
-            Err(source) => return Err(LinkError::Pbx { operation: "UserInitialize", source }),
+            Err(source) => {
+                return Err(LinkError::Pbx {
+                    operation: "UserInitialize",
+                    source,
+                });
+            }
         };
         handles.insert(device.clone(), handle);
-        let calls = client.calls(session.handle, cn).await.map_err(pbx_error("Calls"))?;
+        let calls = client
+            .calls(session.handle, cn)
+            .await
+            .map_err(pbx_error("Calls"))?;
         let forwards = match client.admin(&admin::show(cn)).await {
             Ok(answer) => Some(admin::forwards(&answer)),
             Err(error) => {
@@ -482,25 +553,40 @@ impl Link {
         let new_lines: Vec<(DeviceId, String, Option<String>)> = self
             .owned_lines(site)
             .into_iter()
-            .filter(|(device, _, _)| changes.added.contains(device) && !handles.contains_key(device))
+            .filter(|(device, _, _)| {
+                changes.added.contains(device) && !handles.contains_key(device)
+            })
             .collect();
         for (device, cn, hw) in &new_lines {
-            self.initialize_line(client, session, site, device, cn, hw.as_deref(), handles).await?;
+            self.initialize_line(client, session, site, device, cn, hw.as_deref(), handles)
+                .await?;
         }
         for cn in reread {
             if let Ok(answer) = client.admin(&admin::show(&cn)).await {
                 let forwards = admin::forwards(&answer);
-                self.apply(|bridge| ((), bridge.set_forwards(&cn, forwards), LineChanges::default()));
+                self.apply(|bridge| {
+                    (
+                        (),
+                        bridge.set_forwards(&cn, forwards),
+                        LineChanges::default(),
+                    )
+                });
             }
         }
-        if site == SiteId::MASTER && self.read(|bridge| !bridge.unmonitored_locations().is_empty()) {
+        if site == SiteId::MASTER && self.read(|bridge| !bridge.unmonitored_locations().is_empty())
+        {
             self.discover_slaves(client, shutdown, tracker).await;
         }
         Ok(())
     }
 
     /// Starts a session on every slave location that homes users in scope and has none yet.
-    async fn discover_slaves(&self, client: &Client, shutdown: &CancellationToken, tracker: &TaskTracker) {
+    async fn discover_slaves(
+        &self,
+        client: &Client,
+        shutdown: &CancellationToken,
+        tracker: &TaskTracker,
+    ) {
         if !self.shared.config.monitor_slaves {
             return;
         }
@@ -529,7 +615,8 @@ impl Link {
             tracker.spawn(
                 async move {
                     link.set_status(|status| status.slaves_up.push(location.clone()));
-                    link.supervise_slave(site, location.clone(), url, shutdown, inner_tracker).await;
+                    link.supervise_slave(site, location.clone(), url, shutdown, inner_tracker)
+                        .await;
                     link.set_status(|status| status.slaves_up.retain(|up| up != &location));
                 }
                 .instrument(span),
@@ -540,7 +627,9 @@ impl Link {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves plain data behind; keep serving it.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

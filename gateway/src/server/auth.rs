@@ -13,14 +13,19 @@ pub(super) async fn verify(shared: &Shared, user: &str, password: &str) -> Optio
     let candidate = shared.user(user)?.clone();
     let hash = candidate.password_hash.clone()?;
     let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || check(&hash, &password)).await.unwrap_or(false);
+    let matches = tokio::task::spawn_blocking(move || check(&hash, &password))
+        .await
+        .unwrap_or(false);
     matches.then_some(candidate)
 }
 
 /// Whether a password matches a PHC hash.
 pub(super) fn check(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A PHC hash of a password, for the configuration (`cti-gateway hash-password`).
@@ -28,7 +33,9 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
     use argon2::PasswordHasher;
     use argon2::password_hash::SaltString;
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 #[cfg(test)]

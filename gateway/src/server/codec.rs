@@ -47,7 +47,10 @@ impl Decoder for CstaCodec {
         let (invoke_id, len) = (frame.invoke_id, frame.len);
         let mut bytes = src.split_to(len);
         bytes.advance(csta::frame::HEADER_LEN);
-        Ok(Some(RawFrame { invoke_id, body: bytes.freeze() }))
+        Ok(Some(RawFrame {
+            invoke_id,
+            body: bytes.freeze(),
+        }))
     }
 }
 
@@ -73,9 +76,15 @@ mod tests {
         assert_eq!(codec.decode(&mut buffer).unwrap(), None);
         buffer.extend_from_slice(&wire[5..]);
         let first = codec.decode(&mut buffer).unwrap().unwrap();
-        assert_eq!((first.invoke_id.value(), &first.body[..]), (1, &b"<a/>"[..]));
+        assert_eq!(
+            (first.invoke_id.value(), &first.body[..]),
+            (1, &b"<a/>"[..])
+        );
         let second = codec.decode(&mut buffer).unwrap().unwrap();
-        assert_eq!((second.invoke_id.value(), &second.body[..]), (9999, &b"<bb/>"[..]));
+        assert_eq!(
+            (second.invoke_id.value(), &second.body[..]),
+            (9999, &b"<bb/>"[..])
+        );
         assert_eq!(codec.decode(&mut buffer).unwrap(), None);
     }
 
@@ -83,12 +92,24 @@ mod tests {
     fn broken_headers_are_fatal() {
         let mut codec = CstaCodec { max_frame: 100 };
         let mut too_long = BytesMut::from(&[0u8, 0, 0x10, 0x00, b'0', b'0', b'0', b'1'][..]);
-        assert!(matches!(codec.decode(&mut too_long), Err(CodecError::Frame(FrameError::TooLong { .. }))));
+        assert!(matches!(
+            codec.decode(&mut too_long),
+            Err(CodecError::Frame(FrameError::TooLong { .. }))
+        ));
         let mut too_short = BytesMut::from(&[0u8, 0, 0, 4][..]);
-        assert!(matches!(codec.decode(&mut too_short), Err(CodecError::Frame(FrameError::TooShort { .. }))));
+        assert!(matches!(
+            codec.decode(&mut too_short),
+            Err(CodecError::Frame(FrameError::TooShort { .. }))
+        ));
         let mut letters = BytesMut::from(&frame(b"00x1", b"<a/>")[..]);
-        assert!(matches!(codec.decode(&mut letters), Err(CodecError::Frame(FrameError::BadInvokeId { .. }))));
+        assert!(matches!(
+            codec.decode(&mut letters),
+            Err(CodecError::Frame(FrameError::BadInvokeId { .. }))
+        ));
         let mut soap = BytesMut::from(&[0u8, 1, 0, 12][..]);
-        assert!(matches!(codec.decode(&mut soap), Err(CodecError::Frame(FrameError::BadFormat { .. }))));
+        assert!(matches!(
+            codec.decode(&mut soap),
+            Err(CodecError::Frame(FrameError::BadFormat { .. }))
+        ));
     }
 }

@@ -18,10 +18,11 @@ use csta::ids::{InvokeId, SessionId};
 use csta::message::Message;
 use csta::session::{
     ApplicationSessionTerminated, Reason, ResetApplicationSessionTimer,
-    ResetApplicationSessionTimerNegResponse, ResetApplicationSessionTimerPosResponse, ResetTimerError,
-    SessionTermReason, StartApplicationSession, StartApplicationSessionNegResponse,
-    StartApplicationSessionPosResponse, StartSessionError, StopApplicationSession,
-    StopApplicationSessionNegResponse, StopApplicationSessionPosResponse, StopSessionError,
+    ResetApplicationSessionTimerNegResponse, ResetApplicationSessionTimerPosResponse,
+    ResetTimerError, SessionTermReason, StartApplicationSession,
+    StartApplicationSessionNegResponse, StartApplicationSessionPosResponse, StartSessionError,
+    StopApplicationSession, StopApplicationSessionNegResponse, StopApplicationSessionPosResponse,
+    StopSessionError,
 };
 use csta::system::SystemStatus;
 use csta::types::SystemStatusValue;
@@ -131,14 +132,21 @@ impl Connection {
             registered: false,
             scratch: Vec::with_capacity(2048),
         };
-        let mut frames = FramedRead::new(reader, CstaCodec { max_frame: listener.max_frame });
+        let mut frames = FramedRead::new(
+            reader,
+            CstaCodec {
+                max_frame: listener.max_frame,
+            },
+        );
         let end = connection.run(&mut frames).await;
         match &end {
             Close::Framing(error) => {
                 warn!(peer = %peer, %error, "closing a connection that broke the framing");
             }
             Close::SessionExpired => info!(peer = %peer, "session timer expired"),
-            Close::Gone | Close::Shutdown => debug!(peer = %peer, reason = ?end, "connection closed"),
+            Close::Gone | Close::Shutdown => {
+                debug!(peer = %peer, reason = ?end, "connection closed")
+            }
         }
         connection.park_session();
         drop(connection);
@@ -201,7 +209,9 @@ impl Connection {
             Ok(decoded) => decoded,
             Err(error) => {
                 debug!(peer = %self.peer, invoke = invoke.value(), %error, "undecodable request");
-                return self.reply(invoke, Message::CstaErrorCode(error.error_code())).await;
+                return self
+                    .reply(invoke, Message::CstaErrorCode(error.error_code()))
+                    .await;
             }
         };
         if let Some(edition) = decoded.edition
@@ -216,7 +226,9 @@ impl Connection {
         match decoded.message {
             Message::StartApplicationSession(request) => self.start_session(invoke, request).await,
             Message::StopApplicationSession(request) => self.stop_session(invoke, request).await,
-            Message::ResetApplicationSessionTimer(request) => self.reset_timer(invoke, request).await,
+            Message::ResetApplicationSessionTimer(request) => {
+                self.reset_timer(invoke, request).await
+            }
             Message::Keepalive
             | Message::SystemStatusResponse(_)
             | Message::SwitchingFunctionDevices(_)
@@ -277,8 +289,13 @@ impl Connection {
                 warn!(peer = %self.peer, %error, message = message.name(), "answer too large for one frame");
                 let error = CstaErrorCode::Operation(OperationError::Generic);
                 self.scratch.clear();
-                csta::frame::encode_message(invoke, &Message::CstaErrorCode(error), &self.edition, &mut self.scratch)
-                    .map_err(|_| Close::Gone)?;
+                csta::frame::encode_message(
+                    invoke,
+                    &Message::CstaErrorCode(error),
+                    &self.edition,
+                    &mut self.scratch,
+                )
+                .map_err(|_| Close::Gone)?;
                 Ok(Bytes::copy_from_slice(&self.scratch))
             }
         }
@@ -310,7 +327,10 @@ impl Connection {
         }
     }
 
-    fn on_published(&mut self, event: Result<Arc<Published>, broadcast::error::RecvError>) -> Result<(), Close> {
+    fn on_published(
+        &mut self,
+        event: Result<Arc<Published>, broadcast::error::RecvError>,
+    ) -> Result<(), Close> {
         let published = match event {
             Ok(published) => published,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -340,7 +360,12 @@ impl Connection {
                     .collect();
                 for cross_ref in matching {
                     self.scratch.clear();
-                    if let Err(error) = csta::frame::encode_event_frame(&cross_ref, &csta_event, &self.edition, &mut self.scratch) {
+                    if let Err(error) = csta::frame::encode_event_frame(
+                        &cross_ref,
+                        &csta_event,
+                        &self.edition,
+                        &mut self.scratch,
+                    ) {
                         warn!(peer = %self.peer, %error, "event too large for one frame");
                         continue;
                     }
@@ -380,7 +405,11 @@ impl Connection {
         }
     }
 
-    async fn start_session(&mut self, invoke: InvokeId, request: StartApplicationSession) -> Result<(), Close> {
+    async fn start_session(
+        &mut self,
+        invoke: InvokeId,
+        request: StartApplicationSession,
+    ) -> Result<(), Close> {
         let negative = |error| {
             Message::StartApplicationSessionNegResponse(StartApplicationSessionNegResponse {
                 error_code: Reason::Defined(error),
@@ -388,7 +417,9 @@ impl Connection {
             })
         };
         if self.session.is_some() {
-            return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo)).await;
+            return self
+                .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
+                .await;
         }
         // The protocol: the first requested version we speak, else the edition seen so far.
         let edition = if request.requested_protocol_versions.is_empty() {
@@ -400,7 +431,12 @@ impl Connection {
                 .find_map(|version| Edition::from_namespace(version.trim()))
         };
         let Some(edition) = edition else {
-            return self.reply(invoke, negative(StartSessionError::RequestedProtocolVersionNotSupported)).await;
+            return self
+                .reply(
+                    invoke,
+                    negative(StartSessionError::RequestedProtocolVersionNotSupported),
+                )
+                .await;
         };
         let credentials = request.credentials();
         let user = match &credentials {
@@ -409,7 +445,9 @@ impl Connection {
                     Some(user) => user,
                     None => {
                         warn!(peer = %self.peer, user = %credentials.user, "login refused");
-                        return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo)).await;
+                        return self
+                            .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
+                            .await;
                     }
                 }
             }
@@ -417,16 +455,23 @@ impl Connection {
                 Some(user) => user.clone(),
                 None => {
                     info!(peer = %self.peer, "session without credentials refused");
-                    return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo)).await;
+                    return self
+                        .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
+                        .await;
                 }
             },
         };
         let config = &self.shared.sessions_config;
         let requested = request
             .requested_session_duration
-            .map_or(config.default_duration, |seconds| Duration::from_secs(u64::from(seconds)));
+            .map_or(config.default_duration, |seconds| {
+                Duration::from_secs(u64::from(seconds))
+            });
         let mut duration = requested.clamp(config.min_duration, config.max_duration);
-        let reattach = credentials.as_ref().and_then(|c| c.session_id.clone()).filter(|id| !id.is_empty());
+        let reattach = credentials
+            .as_ref()
+            .and_then(|c| c.session_id.clone())
+            .filter(|id| !id.is_empty());
         let id = match reattach {
             Some(old) => match self.shared.store.reattach(&old, &user.name, Instant::now()) {
                 Ok(parked) => {
@@ -441,7 +486,9 @@ impl Connection {
                 }
                 Err(error @ (ReattachError::Unknown | ReattachError::WrongUser)) => {
                     info!(peer = %self.peer, session = %old, %error, "re-attach refused");
-                    return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo)).await;
+                    return self
+                        .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
+                        .await;
                 }
             },
             None => new_session_id(),
@@ -470,8 +517,15 @@ impl Connection {
         self.reply(invoke, response.into()).await
     }
 
-    async fn stop_session(&mut self, invoke: InvokeId, request: StopApplicationSession) -> Result<(), Close> {
-        let matches = self.session.as_ref().is_some_and(|session| session.id == request.session_id);
+    async fn stop_session(
+        &mut self,
+        invoke: InvokeId,
+        request: StopApplicationSession,
+    ) -> Result<(), Close> {
+        let matches = self
+            .session
+            .as_ref()
+            .is_some_and(|session| session.id == request.session_id);
         if !matches {
             let response = StopApplicationSessionNegResponse {
                 error_code: Reason::Defined(StopSessionError::InvalidSessionId),
@@ -482,12 +536,21 @@ impl Connection {
         self.session = None;
         self.monitors = Monitors::default();
         self.release_subscription();
-        self.reply(invoke, StopApplicationSessionPosResponse::default().into()).await
+        self.reply(invoke, StopApplicationSessionPosResponse::default().into())
+            .await
     }
 
-    async fn reset_timer(&mut self, invoke: InvokeId, request: ResetApplicationSessionTimer) -> Result<(), Close> {
+    async fn reset_timer(
+        &mut self,
+        invoke: InvokeId,
+        request: ResetApplicationSessionTimer,
+    ) -> Result<(), Close> {
         let config = &self.shared.sessions_config;
-        let Some(session) = self.session.as_mut().filter(|session| session.id == request.session_id) else {
+        let Some(session) = self
+            .session
+            .as_mut()
+            .filter(|session| session.id == request.session_id)
+        else {
             let response = ResetApplicationSessionTimerNegResponse {
                 error_code: Reason::Defined(ResetTimerError::InvalidSessionId),
                 extensions: None,
@@ -495,8 +558,8 @@ impl Connection {
             return self.reply(invoke, response.into()).await;
         };
         if let Some(seconds) = request.requested_session_duration {
-            session.duration =
-                Duration::from_secs(u64::from(seconds)).clamp(config.min_duration, config.max_duration);
+            session.duration = Duration::from_secs(u64::from(seconds))
+                .clamp(config.min_duration, config.max_duration);
         }
         session.deadline = tokio::time::Instant::now() + session.duration;
         let response = ResetApplicationSessionTimerPosResponse {
@@ -507,7 +570,9 @@ impl Connection {
     }
 
     async fn terminate_session(&mut self) {
-        let Some(session) = self.session.take() else { return };
+        let Some(session) = self.session.take() else {
+            return;
+        };
         let terminated = ApplicationSessionTerminated {
             session_id: session.id,
             session_term_reason: Reason::Defined(SessionTermReason::SessionTimerExpired),
@@ -519,8 +584,12 @@ impl Connection {
 
     /// Keeps a session and its monitors for the cleanup delay after the connection dropped.
     fn park_session(&mut self) {
-        let Some(session) = self.session.take() else { return };
-        let Some(user) = self.identity.user() else { return };
+        let Some(session) = self.session.take() else {
+            return;
+        };
+        let Some(user) = self.identity.user() else {
+            return;
+        };
         let delay = self.shared.sessions_config.cleanup_delay;
         if delay.is_zero() {
             return;
@@ -556,7 +625,11 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 fn new_session_id() -> SessionId {
-    let id = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+    let id = format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    );
     // 32 hexadecimal digits: always a valid session id.
     SessionId::new(id).expect("hexadecimal session ids are valid")
 }

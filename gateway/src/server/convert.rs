@@ -1,10 +1,10 @@
 //! The gateway's event model and snapshots in CSTA types.
 
 use csta::events::{
-    BackInServiceEvent, CallClearedEvent, ConferencedEvent, ConnectionClearedEvent,
-    DeliveredEvent, DigitsDialedEvent, DivertedEvent, DoNotDisturbEvent, EstablishedEvent, Event,
-    FailedEvent, ForwardingEvent, HeldEvent, NetworkReachedEvent, OriginatedEvent,
-    OutOfServiceEvent, QueuedEvent, RetrievedEvent, ServiceInitiatedEvent, TransferedEvent,
+    BackInServiceEvent, CallClearedEvent, ConferencedEvent, ConnectionClearedEvent, DeliveredEvent,
+    DigitsDialedEvent, DivertedEvent, DoNotDisturbEvent, EstablishedEvent, Event, FailedEvent,
+    ForwardingEvent, HeldEvent, NetworkReachedEvent, OriginatedEvent, OutOfServiceEvent,
+    QueuedEvent, RetrievedEvent, ServiceInitiatedEvent, TransferedEvent,
 };
 use csta::ids::{CallId as CstaCallId, ConnectionId, DeviceId as CstaDeviceId};
 use csta::types::{
@@ -154,9 +154,14 @@ pub fn services_permitted(state: LocalState, conference: bool) -> ServicesPermit
     let call_control: CallControlServices = match state {
         LocalState::Null => [].into_iter().collect(),
         LocalState::Initiated => [S::ClearConnection, S::ClearCall].into_iter().collect(),
-        LocalState::Alerting => {
-            [S::AnswerCall, S::ClearConnection, S::DeflectCall, S::ClearCall].into_iter().collect()
-        }
+        LocalState::Alerting => [
+            S::AnswerCall,
+            S::ClearConnection,
+            S::DeflectCall,
+            S::ClearCall,
+        ]
+        .into_iter()
+        .collect(),
         LocalState::Connected => {
             let mut set: CallControlServices = [
                 S::ClearConnection,
@@ -194,17 +199,27 @@ pub fn services_permitted(state: LocalState, conference: bool) -> ServicesPermit
         LocalState::Queued | LocalState::Fail => [S::ClearConnection].into_iter().collect(),
     };
     let call_associated: CallAssociatedServices = if state == LocalState::Connected {
-        [CallAssociatedService::GenerateDigits].into_iter().collect()
+        [CallAssociatedService::GenerateDigits]
+            .into_iter()
+            .collect()
     } else {
         CallAssociatedServices::empty()
     };
-    ServicesPermitted { call_control, call_associated, ..ServicesPermitted::default() }
+    ServicesPermitted {
+        call_control,
+        call_associated,
+        ..ServicesPermitted::default()
+    }
 }
 
 /// The global call data of a call: the PBX's conf GUID when known.
 pub fn linkage(conf: Option<&str>) -> Option<CallLinkageData> {
     let conf = conf?;
-    let hex: String = conf.chars().filter(char::is_ascii_hexdigit).take(32).collect();
+    let hex: String = conf
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(32)
+        .collect();
     if hex.is_empty() {
         return None;
     }
@@ -261,7 +276,11 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Originated { calling, called, cause: why } => OriginatedEvent {
+        EventKind::Originated {
+            calling,
+            called,
+            cause: why,
+        } => OriginatedEvent {
             originated_connection: own(),
             calling_device: device_ref(calling),
             called_device: device_ref(called),
@@ -278,51 +297,62 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Delivered { alerting, calling, called, last_redirection, cause: why } => {
-            DeliveredEvent {
-                connection: party_connection(call, alerting),
-                alerting_device: device_ref(alerting),
-                calling_device: device_ref(calling),
-                called_device: device_ref(called),
-                last_redirection_device: redirection(last_redirection),
-                originating_nid_connection: None,
-                local_connection_info: local,
-                correlator_data: None,
-                user_data: None,
-                cause: cause(*why),
-                services_permitted: permitted,
-                network_calling_device: None,
-                network_called_device: None,
-                associated_calling_device: None,
-                associated_called_device: None,
-                call_linkage_data: linkage,
-                extensions: None,
-            }
-            .into()
+        EventKind::Delivered {
+            alerting,
+            calling,
+            called,
+            last_redirection,
+            cause: why,
+        } => DeliveredEvent {
+            connection: party_connection(call, alerting),
+            alerting_device: device_ref(alerting),
+            calling_device: device_ref(calling),
+            called_device: device_ref(called),
+            last_redirection_device: redirection(last_redirection),
+            originating_nid_connection: None,
+            local_connection_info: local,
+            correlator_data: None,
+            user_data: None,
+            cause: cause(*why),
+            services_permitted: permitted,
+            network_calling_device: None,
+            network_called_device: None,
+            associated_calling_device: None,
+            associated_called_device: None,
+            call_linkage_data: linkage,
+            extensions: None,
         }
-        EventKind::Established { answering, calling, called, last_redirection, cause: why } => {
-            EstablishedEvent {
-                established_connection: party_connection(call, answering),
-                answering_device: device_ref(answering),
-                calling_device: device_ref(calling),
-                called_device: device_ref(called),
-                last_redirection_device: redirection(last_redirection),
-                originating_nid_connection: None,
-                local_connection_info: local,
-                correlator_data: None,
-                user_data: None,
-                cause: cause(*why),
-                services_permitted: permitted,
-                network_calling_device: None,
-                network_called_device: None,
-                associated_calling_device: None,
-                associated_called_device: None,
-                call_linkage_data: linkage,
-                extensions: None,
-            }
-            .into()
+        .into(),
+        EventKind::Established {
+            answering,
+            calling,
+            called,
+            last_redirection,
+            cause: why,
+        } => EstablishedEvent {
+            established_connection: party_connection(call, answering),
+            answering_device: device_ref(answering),
+            calling_device: device_ref(calling),
+            called_device: device_ref(called),
+            last_redirection_device: redirection(last_redirection),
+            originating_nid_connection: None,
+            local_connection_info: local,
+            correlator_data: None,
+            user_data: None,
+            cause: cause(*why),
+            services_permitted: permitted,
+            network_calling_device: None,
+            network_called_device: None,
+            associated_calling_device: None,
+            associated_called_device: None,
+            call_linkage_data: linkage,
+            extensions: None,
         }
-        EventKind::Held { holding, cause: why } => HeldEvent {
+        .into(),
+        EventKind::Held {
+            holding,
+            cause: why,
+        } => HeldEvent {
             held_connection: party_connection(call, holding),
             holding_device: device_ref(holding),
             local_connection_info: local,
@@ -333,7 +363,10 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Retrieved { retrieving, cause: why } => RetrievedEvent {
+        EventKind::Retrieved {
+            retrieving,
+            cause: why,
+        } => RetrievedEvent {
             retrieved_connection: party_connection(call, retrieving),
             retrieving_device: device_ref(retrieving),
             local_connection_info: local,
@@ -344,7 +377,11 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::ConnectionCleared { dropped, releasing, cause: why } => ConnectionClearedEvent {
+        EventKind::ConnectionCleared {
+            dropped,
+            releasing,
+            cause: why,
+        } => ConnectionClearedEvent {
             dropped_connection: party_connection(call, dropped),
             releasing_device: device_ref(releasing),
             local_connection_info: local,
@@ -357,7 +394,10 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
         }
         .into(),
         EventKind::CallCleared { cause: why } => CallClearedEvent {
-            cleared_call: ConnectionId { call: Some(call_id(call)), device: None },
+            cleared_call: ConnectionId {
+                call: Some(call_id(call)),
+                device: None,
+            },
             correlator_data: None,
             user_data: None,
             cause: cause(*why),
@@ -365,7 +405,11 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Diverted { diverting, new_destination, cause: why } => DivertedEvent {
+        EventKind::Diverted {
+            diverting,
+            new_destination,
+            cause: why,
+        } => DivertedEvent {
             connection: party_connection(call, diverting),
             diverting_device: device_ref(diverting),
             new_destination: device_ref(new_destination),
@@ -394,7 +438,9 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             cause: why,
         } => TransferedEvent {
             primary_old_call: party_connection(primary_old, transferring),
-            secondary_old_call: secondary_old.as_ref().map(|call| party_connection(call, transferring)),
+            secondary_old_call: secondary_old
+                .as_ref()
+                .map(|call| party_connection(call, transferring)),
             transferring_device: device_ref(transferring),
             transferred_to_device: device_ref(transferred_to),
             transferred_connections: change_items(connections),
@@ -416,7 +462,9 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             cause: why,
         } => ConferencedEvent {
             primary_old_call: party_connection(primary_old, conferencing),
-            secondary_old_call: secondary_old.as_ref().map(|call| party_connection(call, conferencing)),
+            secondary_old_call: secondary_old
+                .as_ref()
+                .map(|call| party_connection(call, conferencing)),
             conferencing_device: device_ref(conferencing),
             added_party: device_ref(added),
             conference_connections: change_items(connections),
@@ -429,7 +477,12 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Failed { failing, calling, called, cause: why } => FailedEvent {
+        EventKind::Failed {
+            failing,
+            calling,
+            called,
+            cause: why,
+        } => FailedEvent {
             failed_connection: party_connection(call, failing),
             failing_device: device_ref(failing),
             calling_device: device_ref(calling),
@@ -449,7 +502,12 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::Queued { queue, calling, called, cause: why } => QueuedEvent {
+        EventKind::Queued {
+            queue,
+            calling,
+            called,
+            cause: why,
+        } => QueuedEvent {
             queued_connection: own(),
             queue: device_ref(queue),
             calling_device: device_ref(calling),
@@ -470,7 +528,12 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
-        EventKind::NetworkReached { trunk, calling, called, cause: why } => NetworkReachedEvent {
+        EventKind::NetworkReached {
+            trunk,
+            calling,
+            called,
+            cause: why,
+        } => NetworkReachedEvent {
             outbound_connection: own(),
             network_interface_used: device_ref(trunk),
             calling_device: device_ref(calling),

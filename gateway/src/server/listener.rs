@@ -51,23 +51,32 @@ pub(super) struct Bound {
 impl Bound {
     pub(super) async fn bind(config: Arc<ListenerConfig>) -> Result<Self, BindError> {
         let tls = match &config.tls {
-            Some(settings) => Some(TlsAcceptor::from(
-                tls::server_config(settings)
-                    .map_err(|source| BindError::Tls { name: config.name.clone(), source })?,
-            )),
+            Some(settings) => Some(TlsAcceptor::from(tls::server_config(settings).map_err(
+                |source| BindError::Tls {
+                    name: config.name.clone(),
+                    source,
+                },
+            )?)),
             None => None,
         };
-        let socket = TcpListener::bind(config.address).await.map_err(|source| BindError::Bind {
-            name: config.name.clone(),
-            address: config.address,
-            source,
-        })?;
+        let socket = TcpListener::bind(config.address)
+            .await
+            .map_err(|source| BindError::Bind {
+                name: config.name.clone(),
+                address: config.address,
+                source,
+            })?;
         let local = socket.local_addr().map_err(|source| BindError::Bind {
             name: config.name.clone(),
             address: config.address,
             source,
         })?;
-        Ok(Self { config, socket, tls, local })
+        Ok(Self {
+            config,
+            socket,
+            tls,
+            local,
+        })
     }
 
     pub(super) fn config(&self) -> &ListenerConfig {
@@ -126,7 +135,13 @@ impl Bound {
     }
 }
 
-async fn handle(shared: Arc<Shared>, config: Arc<ListenerConfig>, tls: Option<TlsAcceptor>, stream: TcpStream, peer: SocketAddr) {
+async fn handle(
+    shared: Arc<Shared>,
+    config: Arc<ListenerConfig>,
+    tls: Option<TlsAcceptor>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
     let anonymous = config
         .anonymous_user
         .as_deref()
@@ -160,7 +175,9 @@ async fn handle(shared: Arc<Shared>, config: Arc<ListenerConfig>, tls: Option<Tl
         .map(tls::certificate_names)
         .and_then(|names| {
             shared.users.iter().find(|user| {
-                user.tls_subject.as_ref().is_some_and(|subject| names.iter().any(|name| name == subject))
+                user.tls_subject
+                    .as_ref()
+                    .is_some_and(|subject| names.iter().any(|name| name == subject))
             })
         })
         .cloned();

@@ -101,7 +101,10 @@ impl Server {
         let users: Vec<Arc<UserConfig>> = config.users.iter().cloned().map(Arc::new).collect();
         let shared = Arc::new(Shared {
             registry,
-            links: links.into_iter().map(|link| (link.pbx().clone(), link)).collect(),
+            links: links
+                .into_iter()
+                .map(|link| (link.pbx().clone(), link))
+                .collect(),
             users,
             sessions_config: config.sessions.clone(),
             store: session::SessionStore::default(),
@@ -118,7 +121,10 @@ impl Server {
 
     /// The bound addresses, by listener name.
     pub fn addresses(&self) -> Vec<(String, SocketAddr)> {
-        self.listeners.iter().map(|bound| (bound.config().name.clone(), bound.local_addr())).collect()
+        self.listeners
+            .iter()
+            .map(|bound| (bound.config().name.clone(), bound.local_addr()))
+            .collect()
     }
 
     /// Serves every listener until shutdown; connection tasks are spawned on `tracker`.
@@ -133,5 +139,10 @@ impl Server {
 
 /// The listener a name refers to, for logs.
 pub fn describe(listener: &ListenerConfig) -> String {
-    format!("{} ({}{})", listener.name, listener.address, if listener.tls.is_some() { ", TLS" } else { "" })
+    format!(
+        "{} ({}{})",
+        listener.name,
+        listener.address,
+        if listener.tls.is_some() { ", TLS" } else { "" }
+    )
 }

@@ -32,7 +32,10 @@ impl Monitors {
     /// Adds a monitor.
     pub(super) fn add(&mut self, monitor: Monitor) {
         let key = monitor.cross_ref.as_str().to_owned();
-        self.by_device.entry(monitor.device.clone()).or_default().push(key.clone());
+        self.by_device
+            .entry(monitor.device.clone())
+            .or_default()
+            .push(key.clone());
         self.by_ref.insert(key, monitor);
     }
 
@@ -49,7 +52,10 @@ impl Monitors {
     }
 
     /// The monitors of a device.
-    pub(super) fn of_device<'a>(&'a self, device: &DeviceId) -> impl Iterator<Item = &'a Monitor> + 'a {
+    pub(super) fn of_device<'a>(
+        &'a self,
+        device: &DeviceId,
+    ) -> impl Iterator<Item = &'a Monitor> + 'a {
         self.by_device
             .get(device)
             .into_iter()
@@ -77,7 +83,11 @@ impl Monitors {
 /// `true` suppresses the event; no filter reports everything).
 pub(super) fn wants(filter: &MonitorFilter, kind: &EventKind) -> bool {
     let call = |item: Cc| !filter.call_control.is_some_and(|set| set.contains(item));
-    let logical = |item: Ld| !filter.logical_device_feature.is_some_and(|set| set.contains(item));
+    let logical = |item: Ld| {
+        !filter
+            .logical_device_feature
+            .is_some_and(|set| set.contains(item))
+    };
     let maintenance = |item: Mt| !filter.maintenance.is_some_and(|set| set.contains(item));
     match kind {
         EventKind::ServiceInitiated { .. } => call(Cc::ServiceInitiated),
@@ -135,11 +145,19 @@ mod tests {
     #[test]
     fn true_flags_filter_events_out() {
         let mut filter = MonitorFilter::default();
-        let held = EventKind::Held { holding: crate::events::Party::NotKnown, cause: Cause::Normal };
+        let held = EventKind::Held {
+            holding: crate::events::Party::NotKnown,
+            cause: Cause::Normal,
+        };
         assert!(wants(&filter, &held));
         filter.call_control = Some(CallControlFilter::empty().with(Cc::Held));
         assert!(!wants(&filter, &held));
-        assert!(wants(&filter, &EventKind::CallCleared { cause: Cause::Normal }));
+        assert!(wants(
+            &filter,
+            &EventKind::CallCleared {
+                cause: Cause::Normal
+            }
+        ));
         assert!(wants(&filter, &EventKind::BackInService));
     }
 }

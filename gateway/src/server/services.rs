@@ -47,7 +47,10 @@ pub(super) struct Reply {
 
 impl From<Message> for Reply {
     fn from(response: Message) -> Self {
-        Self { response, then: Vec::new() }
+        Self {
+            response,
+            then: Vec::new(),
+        }
     }
 }
 
@@ -105,7 +108,9 @@ impl Connection {
                 extensions: None,
             })
             .into()),
-            Message::GetCstaFeatures(_) => Ok(Message::from(features::supported(self.conference_anywhere())).into()),
+            Message::GetCstaFeatures(_) => {
+                Ok(Message::from(features::supported(self.conference_anywhere())).into())
+            }
             Message::GetSwitchingFunctionDevices(request) => {
                 let category = request.requested_device_category;
                 let wanted = request.requested_device_id.map(|id| id.as_str().to_owned());
@@ -167,7 +172,11 @@ impl Connection {
                 .into())
             }
             Message::MonitorStop(request) => {
-                if self.monitors.remove(request.monitor_cross_ref_id.as_str()).is_none() {
+                if self
+                    .monitors
+                    .remove(request.monitor_cross_ref_id.as_str())
+                    .is_none()
+                {
                     return Err(op(Op::InvalidMonitorCrossRefID));
                 }
                 self.release_subscription();
@@ -180,13 +189,26 @@ impl Connection {
                     .calls
                     .iter()
                     .filter_map(|call| {
-                        let own = call.connections.iter().find(|c| c.line.as_ref() == Some(&line.line.device))?;
-                        let far = call.connections.iter().find(|c| c.line.as_ref() != Some(&line.line.device));
+                        let own = call
+                            .connections
+                            .iter()
+                            .find(|c| c.line.as_ref() == Some(&line.line.device))?;
+                        let far = call
+                            .connections
+                            .iter()
+                            .find(|c| c.line.as_ref() != Some(&line.line.device));
                         Some(SnapshotDeviceResponseInfo {
-                            connection_identifier: convert::connection(&call.id, line.line.device.as_str()),
+                            connection_identifier: convert::connection(
+                                &call.id,
+                                line.line.device.as_str(),
+                            ),
                             endpoint_device: far.map(|c| convert::device_ref(&c.device)),
-                            local_call_state: LocalCallState::Compound(vec![convert::local_state(own.local)]),
-                            services_permitted: Some(convert::services_permitted(own.local, conference)),
+                            local_call_state: LocalCallState::Compound(vec![convert::local_state(
+                                own.local,
+                            )]),
+                            services_permitted: Some(convert::services_permitted(
+                                own.local, conference,
+                            )),
                             call_linkage_data: convert::linkage(call.conf.as_deref()),
                         })
                     })
@@ -198,8 +220,16 @@ impl Connection {
                 .into())
             }
             Message::SnapshotCall(request) => {
-                let call = request.snapshot_object.call.as_ref().ok_or_else(|| op(Op::InvalidCallID))?;
-                let (pbx, snapshot) = self.shared.registry.call(call.as_str()).ok_or_else(|| op(Op::InvalidCallID))?;
+                let call = request
+                    .snapshot_object
+                    .call
+                    .as_ref()
+                    .ok_or_else(|| op(Op::InvalidCallID))?;
+                let (pbx, snapshot) = self
+                    .shared
+                    .registry
+                    .call(call.as_str())
+                    .ok_or_else(|| op(Op::InvalidCallID))?;
                 let visible = snapshot.connections.iter().any(|connection| {
                     connection
                         .line
@@ -210,7 +240,10 @@ impl Connection {
                 if !visible {
                     return Err(op(Op::PrivilegeViolationSpecifiedDevice));
                 }
-                let conference = self.shared.link(&pbx).is_some_and(|link| !link.config().no_3pty);
+                let conference = self
+                    .shared
+                    .link(&pbx)
+                    .is_some_and(|link| !link.config().no_3pty);
                 let items = snapshot
                     .connections
                     .iter()
@@ -218,7 +251,10 @@ impl Connection {
                         device_on_call: Some(convert::device_ref(&connection.device)),
                         call_identifier: Some(match connection.device.id() {
                             Some(id) => convert::connection(&snapshot.id, id.as_str()),
-                            None => ConnectionId { call: Some(convert::call_id(&snapshot.id)), device: None },
+                            None => ConnectionId {
+                                call: Some(convert::call_id(&snapshot.id)),
+                                device: None,
+                            },
                         }),
                         local_connection_info: Some(convert::local_state(connection.local)),
                         services_permitted: connection
@@ -241,7 +277,8 @@ impl Connection {
             }
             Message::MakeCall(request) => {
                 let line = self.line(&request.calling_device, Right::Control)?;
-                let destination = destination(&request.called_directory_number, &line, &self.shared)?;
+                let destination =
+                    destination(&request.called_directory_number, &line, &self.shared)?;
                 let (link, site, user) = self.acting(&line)?;
                 link.apply(|bridge| {
                     bridge.expect_make_call(&line.line.device, Instant::now());
@@ -252,7 +289,14 @@ impl Connection {
                     .user_call(user, &destination, 0, "")
                     .await
                     .map_err(|error| pbx_failure(&error))?;
-                let call_id = claim(&link, LegHandle { site: site_id(&line), user, call })?;
+                let call_id = claim(
+                    &link,
+                    LegHandle {
+                        site: site_id(&line),
+                        user,
+                        call,
+                    },
+                )?;
                 Ok(Message::from(csta::call_control::MakeCallResponse {
                     calling_device: convert::connection(&call_id, line.line.device.as_str()),
                     call_linkage_data: None,
@@ -266,28 +310,53 @@ impl Connection {
                     return Err(state(State::NoCallToAnswer));
                 }
                 let site = self.site(&leg)?;
-                site.client.user_connect(leg.handle.call).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_connect(leg.handle.call)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::AnswerCallResponse::default()).into())
             }
             Message::ClearConnection(request) => {
                 let leg = self.leg(&request.connection_to_be_cleared, Right::Control)?;
                 let site = self.site(&leg)?;
-                site.client.user_clear(leg.handle.call, 16).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_clear(leg.handle.call, 16)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::ClearConnectionResponse::default()).into())
             }
             Message::ClearCall(request) => {
-                let call = request.call_to_be_cleared.call.as_ref().ok_or_else(|| op(Op::InvalidCallID))?;
-                let (pbx, snapshot) = self.shared.registry.call(call.as_str()).ok_or_else(|| op(Op::InvalidCallID))?;
-                let link = self.shared.link(&pbx).ok_or_else(|| op(Op::InvalidCallID))?.clone();
+                let call = request
+                    .call_to_be_cleared
+                    .call
+                    .as_ref()
+                    .ok_or_else(|| op(Op::InvalidCallID))?;
+                let (pbx, snapshot) = self
+                    .shared
+                    .registry
+                    .call(call.as_str())
+                    .ok_or_else(|| op(Op::InvalidCallID))?;
+                let link = self
+                    .shared
+                    .link(&pbx)
+                    .ok_or_else(|| op(Op::InvalidCallID))?
+                    .clone();
                 let mut cleared = 0;
                 for connection in &snapshot.connections {
-                    let (Some(device), Some(handle)) = (&connection.line, connection.handle) else { continue };
-                    let Some(line) = self.shared.registry.line(device.as_str()) else { continue };
+                    let (Some(device), Some(handle)) = (&connection.line, connection.handle) else {
+                        continue;
+                    };
+                    let Some(line) = self.shared.registry.line(device.as_str()) else {
+                        continue;
+                    };
                     if !self.allows(Right::Control, &line) {
                         return Err(op(Op::PrivilegeViolationSpecifiedDevice));
                     }
                     let site = link.site(handle.site).ok_or_else(out_of_service)?;
-                    site.client.user_clear(handle.call, 16).await.map_err(|e| pbx_failure(&e))?;
+                    site.client
+                        .user_clear(handle.call, 16)
+                        .await
+                        .map_err(|e| pbx_failure(&e))?;
                     cleared += 1;
                 }
                 if cleared == 0 {
@@ -302,7 +371,10 @@ impl Connection {
                 }
                 let site = self.site(&leg)?;
                 let silent = leg.link.config().silent_hold;
-                site.client.user_hold(leg.handle.call, silent).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_hold(leg.handle.call, silent)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::HoldCallResponse::default()).into())
             }
             Message::RetrieveCall(request) => {
@@ -311,7 +383,10 @@ impl Connection {
                     return Err(state(State::NoHeldCall));
                 }
                 let site = self.site(&leg)?;
-                site.client.user_retrieve(leg.handle.call).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_retrieve(leg.handle.call)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::RetrieveCallResponse::default()).into())
             }
             Message::AlternateCall(request) => {
@@ -320,8 +395,14 @@ impl Connection {
                 same_device(&held, &active)?;
                 let site = self.site(&active)?;
                 let silent = active.link.config().silent_hold;
-                site.client.user_hold(active.handle.call, silent).await.map_err(|e| pbx_failure(&e))?;
-                site.client.user_retrieve(held.handle.call).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_hold(active.handle.call, silent)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_retrieve(held.handle.call)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::AlternateCallResponse::default()).into())
             }
             Message::ReconnectCall(request) => {
@@ -329,26 +410,50 @@ impl Connection {
                 let held = self.leg(&request.held_call, Right::Control)?;
                 same_device(&held, &active)?;
                 let site = self.site(&active)?;
-                site.client.user_clear(active.handle.call, 16).await.map_err(|e| pbx_failure(&e))?;
-                site.client.user_retrieve(held.handle.call).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_clear(active.handle.call, 16)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_retrieve(held.handle.call)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::ReconnectCallResponse::default()).into())
             }
             Message::ConsultationCall(request) => {
                 let existing = self.leg(&request.existing_call, Right::Control)?;
-                let destination = destination(&request.consulted_device, &existing.line, &self.shared)?;
+                let destination =
+                    destination(&request.consulted_device, &existing.line, &self.shared)?;
                 let (link, site, user) = self.acting(&existing.line)?;
                 if existing.local == LocalState::Connected {
                     let silent = link.config().silent_hold;
-                    site.client.user_hold(existing.handle.call, silent).await.map_err(|e| pbx_failure(&e))?;
+                    site.client
+                        .user_hold(existing.handle.call, silent)
+                        .await
+                        .map_err(|e| pbx_failure(&e))?;
                 }
                 link.apply(|bridge| {
                     bridge.expect_make_call(&existing.line.line.device, Instant::now());
                     ((), Vec::new(), Default::default())
                 });
-                let call = site.client.user_call(user, &destination, 0, "").await.map_err(|e| pbx_failure(&e))?;
-                let call_id = claim(&link, LegHandle { site: existing.handle.site, user, call })?;
+                let call = site
+                    .client
+                    .user_call(user, &destination, 0, "")
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
+                let call_id = claim(
+                    &link,
+                    LegHandle {
+                        site: existing.handle.site,
+                        user,
+                        call,
+                    },
+                )?;
                 Ok(Message::from(csta::call_control::ConsultationCallResponse {
-                    initiated_call: convert::connection(&call_id, existing.line.line.device.as_str()),
+                    initiated_call: convert::connection(
+                        &call_id,
+                        existing.line.line.device.as_str(),
+                    ),
                     call_linkage_data: None,
                     extensions: None,
                 })
@@ -364,7 +469,10 @@ impl Connection {
                     .await
                     .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::TransferCallResponse {
-                    transferred_call: ConnectionId { call: Some(convert::call_id(&held.call)), device: None },
+                    transferred_call: ConnectionId {
+                        call: Some(convert::call_id(&held.call)),
+                        device: None,
+                    },
                     connections: None,
                     call_linkage_data_list: None,
                     extensions: None,
@@ -383,13 +491,18 @@ impl Connection {
                 if !moved {
                     return Err(op(Op::InvalidDestination));
                 }
-                Ok(Message::from(csta::call_control::SingleStepTransferCallResponse {
-                    transferred_call: ConnectionId { call: Some(convert::call_id(&leg.call)), device: None },
-                    connections: None,
-                    call_linkage_data_list: None,
-                    extensions: None,
-                })
-                .into())
+                Ok(
+                    Message::from(csta::call_control::SingleStepTransferCallResponse {
+                        transferred_call: ConnectionId {
+                            call: Some(convert::call_id(&leg.call)),
+                            device: None,
+                        },
+                        connections: None,
+                        call_linkage_data_list: None,
+                        extensions: None,
+                    })
+                    .into(),
+                )
             }
             Message::DeflectCall(request) => {
                 let leg = self.leg(&request.call_to_be_diverted, Right::Control)?;
@@ -418,9 +531,15 @@ impl Connection {
                 let site = self.site(&active)?;
                 // Remote-control code 4 toggles the phone's three-party conference of the active
                 // call and one held call.
-                site.client.user_rc(active.handle.call, 4).await.map_err(|e| pbx_failure(&e))?;
+                site.client
+                    .user_rc(active.handle.call, 4)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 Ok(Message::from(csta::call_control::ConferenceCallResponse {
-                    conference_call: ConnectionId { call: Some(convert::call_id(&active.call)), device: None },
+                    conference_call: ConnectionId {
+                        call: Some(convert::call_id(&active.call)),
+                        device: None,
+                    },
                     connections: None,
                     call_linkage_data_list: None,
                     extensions: None,
@@ -433,7 +552,10 @@ impl Connection {
                     return Err(state(State::InvalidConnectionState));
                 }
                 if request.characters_to_send.is_empty()
-                    || !request.characters_to_send.chars().all(|c| c.is_ascii_digit() || "*#ABCDabcd".contains(c))
+                    || !request
+                        .characters_to_send
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || "*#ABCDabcd".contains(c))
                 {
                     return Err(op(Op::InvalidParameterValue));
                 }
@@ -451,7 +573,11 @@ impl Connection {
                     Some(group) => PickupTarget::Group(group.as_str().to_owned()),
                     None => PickupTarget::Implicit,
                 };
-                let call = site.client.user_pickup(user, &target).await.map_err(|e| pbx_failure(&e))?;
+                let call = site
+                    .client
+                    .user_pickup(user, &target)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
                 let _ = call;
                 Ok(Message::from(csta::call_control::GroupPickupCallResponse {
                     picked_call: None,
@@ -466,7 +592,9 @@ impl Connection {
                 // The PBX picks up by call handle (of a leg it reports to this session) or by
                 // the long name of the ringing object; it has no pickup by number.
                 let target = match self.leg(&victim, Right::View) {
-                    Ok(leg) if leg.link.pbx() == link.pbx() && leg.handle.site == site_id(&line) => {
+                    Ok(leg)
+                        if leg.link.pbx() == link.pbx() && leg.handle.site == site_id(&line) =>
+                    {
                         PickupTarget::Call(leg.handle.call)
                     }
                     _ => match victim
@@ -474,16 +602,23 @@ impl Connection {
                         .as_ref()
                         .and_then(|device| self.shared.registry.line(device.as_str()))
                     {
-                        Some(victim_line) if victim_line.pbx == line.pbx => PickupTarget::Cn(victim_line.line.cn.clone()),
+                        Some(victim_line) if victim_line.pbx == line.pbx => {
+                            PickupTarget::Cn(victim_line.line.cn.clone())
+                        }
                         _ => return Err(op(Op::RequestIncompatibleWithObject)),
                     },
                 };
-                site.client.user_pickup(user, &target).await.map_err(|e| pbx_failure(&e))?;
-                Ok(Message::from(csta::call_control::DirectedPickupCallResponse {
-                    picked_call: None,
-                    extensions: None,
-                })
-                .into())
+                site.client
+                    .user_pickup(user, &target)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
+                Ok(
+                    Message::from(csta::call_control::DirectedPickupCallResponse {
+                        picked_call: None,
+                        extensions: None,
+                    })
+                    .into(),
+                )
             }
             Message::ParkCall(request) => {
                 let leg = self.leg(&request.parking, Right::Control)?;
@@ -493,20 +628,30 @@ impl Connection {
                     _ => return Err(op(Op::InvalidParkToObjectType)),
                 };
                 let site = self.site(&leg)?;
-                site.client.user_park(leg.handle.call, &target, -1).await.map_err(|e| pbx_failure(&e))?;
-                Ok(Message::from(csta::call_control::ParkCallResponse { parked_to: None, extensions: None }).into())
+                site.client
+                    .user_park(leg.handle.call, &target, -1)
+                    .await
+                    .map_err(|e| pbx_failure(&e))?;
+                Ok(Message::from(csta::call_control::ParkCallResponse {
+                    parked_to: None,
+                    extensions: None,
+                })
+                .into())
             }
             Message::SetForwarding(request) => {
                 let line = self.line(&request.device, Right::Forward)?;
                 let kind = match &request.forwarding_type {
                     None => ForwardKind::Immediate,
-                    Some(kind) => convert::forward_kind(kind).ok_or_else(|| op(Op::InvalidForwardingType))?,
+                    Some(kind) => {
+                        convert::forward_kind(kind).ok_or_else(|| op(Op::InvalidForwardingType))?
+                    }
                 };
                 let target = match (&request.forward_dn, request.activate_forward) {
                     (Some(dn), true) => Some(match numbers::parse_destination(dn.as_str()) {
-                        Ok(Destination::Number(number)) => {
-                            numbers::international_to_dialable(&number, &self.link_of(&line)?.config().numbering)
-                        }
+                        Ok(Destination::Number(number)) => numbers::international_to_dialable(
+                            &number,
+                            &self.link_of(&line)?.config().numbering,
+                        ),
                         Ok(Destination::Name(name)) => name,
                         Err(_) => return Err(op(Op::InvalidForwardingDestination)),
                     }),
@@ -518,21 +663,29 @@ impl Connection {
             }
             Message::GetForwarding(request) => {
                 let line = self.line(&request.device, Right::View)?;
-                let items = [ForwardKind::Immediate, ForwardKind::Busy, ForwardKind::NoAnswer]
-                    .into_iter()
-                    .map(|kind| {
-                        let to = line.line.forwards.get(&kind);
-                        ForwardListItem {
-                            forwarding_type: Some(convert::forwarding_type(kind)),
-                            forward_status: to.is_some(),
-                            forward_dn: to.map(|to| convert::device_id(to)),
-                            forward_default: None,
-                            ring_count: None,
-                            ring_duration: None,
-                        }
-                    })
-                    .collect();
-                Ok(Message::from(GetForwardingResponse { forwarding_list: Some(items), extensions: None }).into())
+                let items = [
+                    ForwardKind::Immediate,
+                    ForwardKind::Busy,
+                    ForwardKind::NoAnswer,
+                ]
+                .into_iter()
+                .map(|kind| {
+                    let to = line.line.forwards.get(&kind);
+                    ForwardListItem {
+                        forwarding_type: Some(convert::forwarding_type(kind)),
+                        forward_status: to.is_some(),
+                        forward_dn: to.map(|to| convert::device_id(to)),
+                        forward_default: None,
+                        ring_count: None,
+                        ring_duration: None,
+                    }
+                })
+                .collect();
+                Ok(Message::from(GetForwardingResponse {
+                    forwarding_list: Some(items),
+                    extensions: None,
+                })
+                .into())
             }
             Message::SetDoNotDisturb(request) => {
                 let line = self.line(&request.device, Right::Forward)?;
@@ -549,7 +702,11 @@ impl Connection {
                     activity: request.do_not_disturb_on.then(|| "dnd".to_owned()),
                     note: None,
                 };
-                let guid = if guid.is_empty() { "*".to_owned() } else { guid };
+                let guid = if guid.is_empty() {
+                    "*".to_owned()
+                } else {
+                    guid
+                };
                 let done = site
                     .client
                     .set_presence(&presence, false, "", &guid, &h323)
@@ -585,7 +742,10 @@ impl Connection {
 
     /// Finds the line a client names, in any of the accepted forms, and checks the right.
     fn line(&self, id: &CstaDeviceId, right: Right) -> Result<LineView, CstaErrorCode> {
-        let line = self.shared.find_line(id.as_str()).ok_or_else(|| op(Op::InvalidDeviceID))?;
+        let line = self
+            .shared
+            .find_line(id.as_str())
+            .ok_or_else(|| op(Op::InvalidDeviceID))?;
         if !self.allows(right, &line) {
             return Err(op(Op::PrivilegeViolationSpecifiedDevice));
         }
@@ -593,7 +753,10 @@ impl Connection {
     }
 
     fn link_of(&self, line: &LineView) -> Result<Link, CstaErrorCode> {
-        self.shared.link(&line.pbx).cloned().ok_or_else(|| op(Op::InvalidDeviceID))
+        self.shared
+            .link(&line.pbx)
+            .cloned()
+            .ok_or_else(|| op(Op::InvalidDeviceID))
     }
 
     /// The link, site session and user handle that act for a line.
@@ -608,9 +771,18 @@ impl Connection {
 
     /// Resolves a connection to a leg of a monitored line.
     fn leg(&self, connection: &ConnectionId, right: Right) -> Result<Leg, CstaErrorCode> {
-        let device = connection.device.as_ref().ok_or_else(|| op(Op::InvalidConnectionID))?;
-        let call = connection.call.as_ref().ok_or_else(|| op(Op::InvalidConnectionID))?;
-        let line = self.shared.find_line(device.as_str()).ok_or_else(|| op(Op::InvalidConnectionID))?;
+        let device = connection
+            .device
+            .as_ref()
+            .ok_or_else(|| op(Op::InvalidConnectionID))?;
+        let call = connection
+            .call
+            .as_ref()
+            .ok_or_else(|| op(Op::InvalidConnectionID))?;
+        let line = self
+            .shared
+            .find_line(device.as_str())
+            .ok_or_else(|| op(Op::InvalidConnectionID))?;
         if !self.allows(right, &line) {
             return Err(op(Op::PrivilegeViolationSpecifiedDevice));
         }
@@ -628,7 +800,13 @@ impl Connection {
         let handle = own.handle.ok_or_else(|| op(Op::InvalidConnectionID))?;
         let local = own.local;
         let link = self.link_of(&line)?;
-        Ok(Leg { line, link, handle, local, call: call_id })
+        Ok(Leg {
+            line,
+            link,
+            handle,
+            local,
+            call: call_id,
+        })
     }
 
     fn site(&self, leg: &Leg) -> Result<SiteSession, CstaErrorCode> {
@@ -640,24 +818,44 @@ impl Connection {
         self.shared
             .registry
             .line(device.as_str())
-            .and_then(|line| self.shared.link(&line.pbx).map(|link| !link.config().no_3pty))
+            .and_then(|line| {
+                self.shared
+                    .link(&line.pbx)
+                    .map(|link| !link.config().no_3pty)
+            })
             .unwrap_or(false)
     }
 
     fn conference_anywhere(&self) -> bool {
-        self.shared.links.values().any(|link| !link.config().no_3pty)
+        self.shared
+            .links
+            .values()
+            .any(|link| !link.config().no_3pty)
     }
 
-    async fn set_forward(&self, line: &LineView, kind: ForwardKind, target: Option<&str>) -> Result<(), CstaErrorCode> {
+    async fn set_forward(
+        &self,
+        line: &LineView,
+        kind: ForwardKind,
+        target: Option<&str>,
+    ) -> Result<(), CstaErrorCode> {
         let link = self.link_of(line)?;
         let site = link.site(SiteId::MASTER).ok_or_else(out_of_service)?;
         let cn = &line.line.cn;
-        let cleared = site.client.admin(&admin::clear(cn, kind)).await.map_err(|e| pbx_failure(&e))?;
+        let cleared = site
+            .client
+            .admin(&admin::clear(cn, kind))
+            .await
+            .map_err(|e| pbx_failure(&e))?;
         if !admin::is_ok(&cleared) {
             return Err(op(Op::RequestIncompatibleWithObject));
         }
         if let Some(target) = target {
-            let answer = site.client.admin(&admin::set(cn, kind, target)).await.map_err(|e| pbx_failure(&e))?;
+            let answer = site
+                .client
+                .admin(&admin::set(cn, kind, target))
+                .await
+                .map_err(|e| pbx_failure(&e))?;
             if !admin::is_ok(&answer) {
                 return Err(op(Op::InvalidForwardingDestination));
             }
@@ -680,14 +878,22 @@ impl Connection {
             .into_iter()
             .filter(|line| self.allows(Right::View, line))
             .filter(|line| wanted.is_none_or(|wanted| line.line.device.as_str() == wanted))
-            .filter(|line| category.as_ref().is_none_or(|category| *category == category_of(line)))
+            .filter(|line| {
+                category
+                    .as_ref()
+                    .is_none_or(|category| *category == category_of(line))
+            })
             .collect();
         let id = self.shared.next_id();
         let cross_ref = ServiceCrossRefId::new(format!("{id}")).unwrap_or_else(|_| {
             // Decimal digits are a valid cross reference.
             ServiceCrossRefId::new("0").expect("\"0\" is a valid cross reference")
         });
-        let chunks: Vec<&[LineView]> = if lines.is_empty() { vec![&[]] } else { lines.chunks(DEVICES_PER_SEGMENT).collect() };
+        let chunks: Vec<&[LineView]> = if lines.is_empty() {
+            vec![&[]]
+        } else {
+            lines.chunks(DEVICES_PER_SEGMENT).collect()
+        };
         let count = chunks.len();
         let then = chunks
             .into_iter()
@@ -736,8 +942,14 @@ fn same_device(a: &Leg, b: &Leg) -> Result<(), CstaErrorCode> {
 }
 
 fn claim(link: &Link, handle: LegHandle) -> Result<CallId, CstaErrorCode> {
-    link.apply(|bridge| (bridge.claim_make_call(handle), Vec::new(), Default::default()))
-        .ok_or_else(out_of_service)
+    link.apply(|bridge| {
+        (
+            bridge.claim_make_call(handle),
+            Vec::new(),
+            Default::default(),
+        )
+    })
+    .ok_or_else(out_of_service)
 }
 
 /// The PBX destination a client names: a line by its device id, else a number (international
@@ -752,11 +964,13 @@ fn destination(
     {
         return Ok(PbxDestination::E164(line.line.address.clone()));
     }
-    let link = shared.link(&from.pbx).ok_or_else(|| op(Op::InvalidDeviceID))?;
+    let link = shared
+        .link(&from.pbx)
+        .ok_or_else(|| op(Op::InvalidDeviceID))?;
     match numbers::parse_destination(id.as_str()) {
-        Ok(Destination::Number(number)) => {
-            Ok(PbxDestination::E164(numbers::international_to_dialable(&number, &link.config().numbering)))
-        }
+        Ok(Destination::Number(number)) => Ok(PbxDestination::E164(
+            numbers::international_to_dialable(&number, &link.config().numbering),
+        )),
         Ok(Destination::Name(name)) => Ok(PbxDestination::H323(name)),
         Err(_) => Err(op(Op::InvalidCalledDeviceID)),
     }

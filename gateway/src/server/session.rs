@@ -54,7 +54,12 @@ impl SessionStore {
     }
 
     /// Takes a parked session back for `user`.
-    pub(super) fn reattach(&self, id: &str, user: &str, now: Instant) -> Result<Parked, ReattachError> {
+    pub(super) fn reattach(
+        &self,
+        id: &str,
+        user: &str,
+        now: Instant,
+    ) -> Result<Parked, ReattachError> {
         let mut parked = self.lock();
         parked.retain(|_, session| session.expires > now);
         match parked.get(id) {
@@ -73,7 +78,9 @@ impl SessionStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parked>> {
-        self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.parked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -95,13 +102,30 @@ mod tests {
     fn reattach_within_the_delay_by_the_same_user_only() {
         let store = SessionStore::default();
         let now = Instant::now();
-        store.park("s1".into(), parked("crm", now + Duration::from_secs(10)), now);
-        assert_eq!(store.reattach("s1", "other", now).unwrap_err(), ReattachError::WrongUser);
-        assert!(store.reattach("s1", "crm", now).is_ok());
-        assert_eq!(store.reattach("s1", "crm", now).unwrap_err(), ReattachError::Unknown, "taken once");
-        store.park("s2".into(), parked("crm", now + Duration::from_secs(10)), now);
+        store.park(
+            "s1".into(),
+            parked("crm", now + Duration::from_secs(10)),
+            now,
+        );
         assert_eq!(
-            store.reattach("s2", "crm", now + Duration::from_secs(11)).unwrap_err(),
+            store.reattach("s1", "other", now).unwrap_err(),
+            ReattachError::WrongUser
+        );
+        assert!(store.reattach("s1", "crm", now).is_ok());
+        assert_eq!(
+            store.reattach("s1", "crm", now).unwrap_err(),
+            ReattachError::Unknown,
+            "taken once"
+        );
+        store.park(
+            "s2".into(),
+            parked("crm", now + Duration::from_secs(10)),
+            now,
+        );
+        assert_eq!(
+            store
+                .reattach("s2", "crm", now + Duration::from_secs(11))
+                .unwrap_err(),
             ReattachError::Unknown,
             "expired"
         );

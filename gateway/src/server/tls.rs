@@ -41,7 +41,10 @@ pub enum TlsError {
 }
 
 fn pem_error(path: &Path, error: rustls_pki_types::pem::Error) -> TlsError {
-    TlsError::Read { path: path.display().to_string(), source: io::Error::other(error.to_string()) }
+    TlsError::Read {
+        path: path.display().to_string(),
+        source: io::Error::other(error.to_string()),
+    }
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -50,16 +53,20 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| pem_error(path, error))?;
     if certs.is_empty() {
-        return Err(TlsError::Empty { path: path.display().to_string(), what: "certificate" });
+        return Err(TlsError::Empty {
+            path: path.display().to_string(),
+            what: "certificate",
+        });
     }
     Ok(certs)
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path).map_err(|error| match error {
-        rustls_pki_types::pem::Error::NoItemsFound => {
-            TlsError::Empty { path: path.display().to_string(), what: "private key" }
-        }
+        rustls_pki_types::pem::Error::NoItemsFound => TlsError::Empty {
+            path: path.display().to_string(),
+            what: "private key",
+        },
         error => pem_error(path, error),
     })
 }
@@ -67,7 +74,8 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 /// The rustls configuration of a listener.
 pub(super) fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let builder = match &tls.client_ca_file {
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
@@ -75,7 +83,11 @@ pub(super) fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsE
                 roots.add(cert)?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-            let verifier = if tls.require_client_cert { verifier } else { verifier.allow_unauthenticated() };
+            let verifier = if tls.require_client_cert {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
             builder.with_client_cert_verifier(verifier.build()?)
         }
         None => builder.with_no_client_auth(),
