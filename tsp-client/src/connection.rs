@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -31,6 +32,12 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
 const SESSION_SECONDS: u32 = 120;
 /// How long a keep-alive may stay unanswered before the link counts as dead.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A write that the gateway does not take within this time ends the link.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a blocked read looks whether the link is being closed. std offers no way to wake
+/// a blocking socket read on Windows (shutdown does not reliably do it there), so the reader
+/// wakes this often to notice a shutdown; it costs one system call per second.
+const STOP_CHECK: Duration = Duration::from_secs(1);
 /// Largest frame accepted from the gateway.
 const MAX_FRAME: usize = frame::MAX_FRAME_LEN;
 
@@ -352,6 +359,8 @@ fn connect(
     let mut early = Vec::new();
     let io_error = |error: io::Error| LinkError::Io(error.kind());
     tcp.set_nodelay(true).map_err(io_error)?;
+    tcp.set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(io_error)?;
     let tls = match tls {
         None => None,
         Some((client_config, name)) => {
@@ -398,7 +407,8 @@ fn run_link(
     backoff: &mut Backoff,
 ) -> Ended {
     let (writer_tx, writer_rx) = mpsc::channel();
-    let threads = match spawn_io(&socket, &writer_tx, writer_rx, control, events) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = match spawn_io(&socket, &writer_tx, writer_rx, control, events, &stop) {
         Ok(threads) => threads,
         Err(error) => return Ended::Lost(error),
     };
@@ -417,6 +427,7 @@ fn run_link(
     let _ = link.writer.send(Write_::Stop);
     // Unblocks the reader's read(); the writer stops on its message after the last frames.
     let _ = threads.writer.join();
+    stop.store(true, Ordering::SeqCst);
     let _ = socket.tcp.shutdown(Shutdown::Both);
     let _ = threads.reader.join();
     // On shutdown the provider completes what is pending itself; no link-down noise.
@@ -440,9 +451,13 @@ fn spawn_io(
     writer_rx: Receiver<Write_>,
     control: &Sender<Control>,
     events: &Arc<dyn LinkEvents>,
+    stop: &Arc<AtomicBool>,
 ) -> Result<IoThreads, LinkError> {
     let io_error = |error: io::Error| LinkError::Io(error.kind());
     let read_half = socket.tcp.try_clone().map_err(io_error)?;
+    read_half
+        .set_read_timeout(Some(STOP_CHECK))
+        .map_err(io_error)?;
     let write_half = socket.tcp.try_clone().map_err(io_error)?;
     let writer = {
         let tls = socket.tls.clone();
@@ -462,6 +477,7 @@ fn spawn_io(
         let control = control.clone();
         let writer = writer_tx.clone();
         let events = Arc::clone(events);
+        let stop = Arc::clone(stop);
         thread::Builder::new()
             .name("tsp-reader".to_owned())
             .spawn(move || {
@@ -469,9 +485,12 @@ fn spawn_io(
                     read_half,
                     early,
                     tls.as_deref(),
-                    &writer,
-                    &control,
-                    &*events,
+                    &Io {
+                        writer: &writer,
+                        control: &control,
+                        events: &*events,
+                        stop: &stop,
+                    },
                 );
                 let _ = control.send(Control::Lost(error));
             })
@@ -617,13 +636,19 @@ fn write_loop(
     Ok(())
 }
 
+/// What the reader thread hands its messages to.
+struct Io<'a> {
+    writer: &'a Sender<Write_>,
+    control: &'a Sender<Control>,
+    events: &'a dyn LinkEvents,
+    stop: &'a AtomicBool,
+}
+
 fn read_loop(
     mut tcp: TcpStream,
     mut buffer: Vec<u8>,
     tls: Option<&Mutex<rustls::ClientConnection>>,
-    writer: &Sender<Write_>,
-    control: &Sender<Control>,
-    events: &dyn LinkEvents,
+    io: &Io<'_>,
 ) -> LinkError {
     let mut raw = vec![0_u8; 16 * 1024];
     let mut router = wire::Router::default();
@@ -636,7 +661,7 @@ fn read_loop(
                 Ok(Some(found)) => (found.len, router.route(found.invoke_id.value(), found.body)),
             };
             buffer.drain(..consumed);
-            if let Err(error) = deliver(routed, writer, control, events) {
+            if let Err(error) = deliver(routed, io.writer, io.control, io.events) {
                 return error;
             }
         }
@@ -644,12 +669,21 @@ fn read_loop(
             Ok(0) => return LinkError::Closed,
             Ok(count) => count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error)
+                if error.kind() == io::ErrorKind::WouldBlock
+                    || error.kind() == io::ErrorKind::TimedOut =>
+            {
+                if io.stop.load(Ordering::SeqCst) {
+                    return LinkError::Closed;
+                }
+                continue;
+            }
             Err(error) => return LinkError::Io(error.kind()),
         };
         match tls {
             None => buffer.extend_from_slice(&raw[..count]),
             Some(tls) => {
-                if let Err(error) = decrypt(tls, &raw[..count], &mut buffer, writer) {
+                if let Err(error) = decrypt(tls, &raw[..count], &mut buffer, io.writer) {
                     return error;
                 }
             }
@@ -717,5 +751,77 @@ fn deliver(
             Ok(())
         }
         wire::Routed::Nothing => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_ceiling_and_resets() {
+        let mut backoff = Backoff::new(BackoffConfig {
+            min: Duration::from_millis(500),
+            max: Duration::from_secs(3),
+        });
+        let delays: Vec<u128> = (0..5).map(|_| backoff.next_delay().as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 3000, 3000]);
+        backoff.reset();
+        assert_eq!(backoff.next_delay(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn keepalive_runs_at_half_the_session_and_expects_an_answer() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(start, 60);
+        assert_eq!(keepalive.wake(), start + Duration::from_secs(30));
+        let sent_at = start + Duration::from_secs(30);
+        keepalive.sent(sent_at);
+        assert_eq!(keepalive.answer_by, Some(sent_at + KEEPALIVE_TIMEOUT));
+        assert_eq!(keepalive.wake(), sent_at + KEEPALIVE_TIMEOUT);
+        // A short session answers within its own period.
+        let mut short = Keepalive::new(start, 4);
+        short.sent(start);
+        assert_eq!(short.answer_by, Some(start + Duration::from_secs(2)));
+        // A granted duration of 0 still keeps a period of one second.
+        assert_eq!(
+            Keepalive::new(start, 0).wake(),
+            start + Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn unreadable_ca_files_and_bad_names_are_reported() {
+        let missing = TlsConfig {
+            ca_file: "no-such-ca.pem".into(),
+            server_name: "gw".to_owned(),
+        };
+        assert!(matches!(
+            tls_config(&missing),
+            Err(LinkError::CaFile {
+                kind: io::ErrorKind::NotFound,
+                ..
+            })
+        ));
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let not_a_ca = TlsConfig {
+            ca_file: fixtures.join("gateway.key"),
+            server_name: "gw".to_owned(),
+        };
+        assert!(matches!(
+            tls_config(&not_a_ca),
+            Err(LinkError::CaFile {
+                kind: io::ErrorKind::InvalidData,
+                ..
+            })
+        ));
+        let bad_name = TlsConfig {
+            ca_file: fixtures.join("ca.pem"),
+            server_name: "not a name".to_owned(),
+        };
+        assert!(matches!(
+            tls_config(&bad_name),
+            Err(LinkError::ServerName(_))
+        ));
     }
 }

@@ -29,6 +29,7 @@ use csta::session::{
     Credentials, Reason, ResetApplicationSessionTimer, SessionEndReason, StartApplicationSession,
     StartSessionError, StopApplicationSession,
 };
+use csta::snapshot::{SnapshotDevice, SnapshotDeviceResponseInfo, SnapshotResult};
 use csta::system::{GetSwitchingFunctionDevices, SwitchingFunctionDevices, SystemStatusResponse};
 use csta::types::{
     ConnectionListItem, DeviceRef, Endpoint, EventCause, ForwardingType, RedirectionDevice,
@@ -41,7 +42,7 @@ use csta::{
 use crate::connection::SESSION_INVOKES;
 use crate::model::{
     CallEvent, Cause, Connection, ConnectionMove, Device, DeviceEvent, ErrorClass, ForwardKind,
-    Party, Request, Response,
+    LocalState, Party, Request, Response, SnapshotCall,
 };
 
 /// The namespace of the gateway's private data.
@@ -167,6 +168,19 @@ impl Router {
                     Routed::Nothing
                 }
             }
+            Message::SnapshotDeviceResponse(response) => {
+                match response.cross_ref_id_or_snapshot_data {
+                    SnapshotResult::Data(items) => Routed::Response(
+                        invoke,
+                        Response::Snapshot(items.iter().filter_map(snapshot_call).collect()),
+                    ),
+                    SnapshotResult::ServiceCrossRef(_) => {
+                        // Segmented snapshots are not used by the gateway; nothing to introduce.
+                        tracing::debug!(invoke, "segmented device snapshot ignored");
+                        Routed::Response(invoke, Response::Snapshot(Vec::new()))
+                    }
+                }
+            }
             Message::MonitorStartResponse(response) => Routed::Response(
                 invoke,
                 Response::MonitorStarted {
@@ -274,6 +288,11 @@ pub fn request(request: &Request) -> Result<Message, ValueError> {
         Request::MonitorStart { device } => {
             MonitorStart::device(DeviceId::new(device.as_str())?).into()
         }
+        Request::SnapshotDevice { device } => SnapshotDevice {
+            snapshot_object: DeviceId::new(device.as_str())?,
+            extensions: None,
+        }
+        .into(),
         Request::MonitorStop { cross_ref } => MonitorStop {
             monitor_cross_ref_id: MonitorCrossRefId::new(cross_ref.as_str())?,
             extensions: None,
@@ -495,6 +514,45 @@ fn devices_of(segment: &SwitchingFunctionDevices) -> Vec<Device> {
             Device { id, name, key }
         })
         .collect()
+}
+
+/// One snapshot entry: the call and the state of the device's own connection (the first
+/// state of a compound state; simple states by what they say about the device).
+fn snapshot_call(item: &SnapshotDeviceResponseInfo) -> Option<SnapshotCall> {
+    use csta::types::{LocalCallState, LocalConnectionState as Local, SimpleCallState as Simple};
+    let call = item
+        .connection_identifier
+        .call
+        .as_ref()?
+        .as_str()
+        .to_owned();
+    let state = match &item.local_call_state {
+        LocalCallState::Compound(states) => match states.first()? {
+            Local::Initiated => LocalState::Initiated,
+            Local::Alerting => LocalState::Alerting,
+            Local::Connected => LocalState::Connected,
+            Local::Hold => LocalState::Hold,
+            Local::Queued => LocalState::Queued,
+            Local::Fail => LocalState::Fail,
+            _ => return None,
+        },
+        LocalCallState::Simple(simple) => match simple {
+            Simple::CallOriginated | Simple::CallPending => LocalState::Initiated,
+            Simple::CallReceived | Simple::CallReceivedOnHold => LocalState::Alerting,
+            Simple::CallDelivered | Simple::CallEstablished | Simple::CallEstablishedOnHold => {
+                LocalState::Connected
+            }
+            Simple::CallDeliveredHeld | Simple::CallEstablishedHeld | Simple::CallQueuedHeld => {
+                LocalState::Hold
+            }
+            Simple::CallQueued => LocalState::Queued,
+            Simple::CallFailed | Simple::CallFailedHeld | Simple::CallBlocked => LocalState::Fail,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let other = item.endpoint_device.as_ref().map_or(Party::NotKnown, party);
+    Some(SnapshotCall { call, state, other })
 }
 
 fn connection(call: &Connection) -> Result<ConnectionId, ValueError> {

@@ -410,6 +410,16 @@ fn link_loss_takes_lines_out_of_service_and_reconnect_brings_them_back() {
     });
     assert_eq!(gateway.logins(), 2);
     assert!(gateway.monitored("202"), "the monitor was restarted");
+    // The call still rings at the gateway: the snapshot brings it back as a new TAPI call.
+    let records = recorder.wait("the ringing call re-introduced", |r| {
+        count_state(r, call_state::OFFERING) == 2
+    });
+    let new_calls = records
+        .iter()
+        .filter(|r| matches!(r, Record::NewCall(_)))
+        .count();
+    assert_eq!(new_calls, 2);
+    assert!(gateway.log().contains(&"SnapshotDevice:202".to_owned()));
     // No second LINE_CREATE: the same lines came back.
     assert_eq!(creates(&recorder.snapshot()).len(), 3);
     provider.shutdown();

@@ -96,6 +96,8 @@ struct State {
     next_client: u32,
     next_call: u32,
     calls: BTreeMap<String, Vec<String>>,
+    /// (call, device) → localConnectionState, for SnapshotDevice.
+    states: BTreeMap<(String, String), &'static str>,
     log: Vec<String>,
     logins: u32,
     stopping: bool,
@@ -145,6 +147,7 @@ impl ScriptedGateway {
                 next_client: 1,
                 next_call: 1,
                 calls: BTreeMap::new(),
+                states: BTreeMap::new(),
                 log: Vec::new(),
                 logins: 0,
                 stopping: false,
@@ -216,6 +219,8 @@ impl ScriptedGateway {
         state
             .calls
             .insert(call.clone(), vec![device.to_owned(), caller.to_owned()]);
+        state.set(&call, device, "alerting");
+        state.set(&call, caller, "connected");
         let event = delivered(&call, device, caller, device);
         state.notify(&[device], &event);
         if state.is_line(caller) {
@@ -552,6 +557,39 @@ impl State {
                     client.send(&error_frame(invoke, "operation", "invalidDeviceID"));
                 }
             }
+            Message::SnapshotDevice(request) => {
+                let device = request.snapshot_object.as_str().to_owned();
+                self.log.push(format!("{name}:{device}"));
+                let mut items = String::new();
+                for ((call, party), state) in &self.states {
+                    if *party != device {
+                        continue;
+                    }
+                    let other = self
+                        .calls
+                        .get(call)
+                        .and_then(|parties| parties.iter().find(|p| **p != device))
+                        .map(|other| {
+                            format!(
+                                "<endpointDevice><deviceIdentifier>{other}</deviceIdentifier></endpointDevice>"
+                            )
+                        })
+                        .unwrap_or_default();
+                    items.push_str(&format!(
+                        "<snapshotDeviceResponseInfo>{}{other}<localCallState><compoundCallState>\
+                         <localConnectionState>{state}</localConnectionState></compoundCallState>\
+                         </localCallState></snapshotDeviceResponseInfo>",
+                        connection("connectionIdentifier", call, &device)
+                    ));
+                }
+                client.send(&csta_frame(
+                    invoke,
+                    "SnapshotDeviceResponse",
+                    &format!(
+                        "<crossRefIDorSnapshotData><snapshotData>{items}</snapshotData></crossRefIDorSnapshotData>"
+                    ),
+                ));
+            }
             Message::MonitorStop(request) => {
                 let cross_ref = request.monitor_cross_ref_id.as_str().to_owned();
                 self.log.push(format!("{name}:{cross_ref}"));
@@ -599,7 +637,10 @@ impl State {
                     ),
                 );
                 self.notify(&[&from, &to], &delivered(&call, &to, &from, &to));
+                self.set(&call, &from, "connected");
+                self.set(&call, &to, "alerting");
                 if self.script.auto_answer {
+                    self.set(&call, &to, "connected");
                     self.notify(&[&from, &to], &established(&call, &to, &from, &to));
                 }
             }
@@ -616,6 +657,9 @@ impl State {
                             .unwrap_or_default();
                         let targets: Vec<&str> = parties.iter().map(String::as_str).collect();
                         self.notify(&targets, &established(&call, &device, &caller, &device));
+                        for party in &parties {
+                            self.set(&call, party, "connected");
+                        }
                     }
                     None => client.send(&error_frame(invoke, "operation", "invalidCallID")),
                 }
@@ -634,6 +678,7 @@ impl State {
                 let (call, device) = parts(&request.call_to_be_held);
                 self.log.push(format!("{name}:{call}@{device}"));
                 client.send(&csta_frame(invoke, "HoldCallResponse", ""));
+                self.set(&call, &device, "hold");
                 self.call_notify(
                     &call,
                     "HeldEvent",
@@ -648,6 +693,7 @@ impl State {
                 let (call, device) = parts(&request.call_to_be_retrieved);
                 self.log.push(format!("{name}:{call}@{device}"));
                 client.send(&csta_frame(invoke, "RetrieveCallResponse", ""));
+                self.set(&call, &device, "connected");
                 self.call_notify(
                     &call,
                     "RetrievedEvent",
@@ -680,8 +726,10 @@ impl State {
                 );
                 if let Some(parties) = self.calls.get_mut(&call) {
                     parties.retain(|party| *party != device);
-                    parties.push(to);
+                    parties.push(to.clone());
                 }
+                self.states.remove(&(call.clone(), device));
+                self.set(&call, &to, "alerting");
             }
             Message::TransferCall(request) => {
                 let (held, device) = parts(&request.held_call);
@@ -784,11 +832,17 @@ impl State {
             Some(parties) => parties,
             None => return,
         };
+        self.states.retain(|(state_call, _), _| state_call != call);
         let targets: Vec<&str> = parties.iter().map(String::as_str).collect();
         self.notify(&targets, &cleared(call, party));
         for other in parties.iter().filter(|other| *other != party) {
             self.notify(&targets, &cleared(call, other));
         }
+    }
+
+    fn set(&mut self, call: &str, device: &str, state: &'static str) {
+        self.states
+            .insert((call.to_owned(), device.to_owned()), state);
     }
 
     fn call_notify(&self, call: &str, name: &str, body: &str) {

@@ -1,6 +1,8 @@
 //! CSTA call events → TAPI call states and call info (spec tapi-tsp.md §3.3).
 
-use super::{CallEvent, Cause, ConnectionMove, INFO_PARTIES, Model, Output, Party};
+use super::{
+    CallEvent, Cause, ConnectionMove, INFO_PARTIES, LocalState, Model, Output, Party, SnapshotCall,
+};
 use crate::tapi::{call_state, disconnect_mode, info_state, origin, reason, state_mode};
 
 /// Which party field of a call an event updates.
@@ -280,6 +282,65 @@ impl Model {
                     }
                 }
             }
+        }
+    }
+
+    /// A device snapshot: calls the line does not know yet are introduced in their current
+    /// state; known calls the gateway no longer has end.
+    pub(super) fn apply_snapshot(
+        &mut self,
+        slot: usize,
+        calls: Vec<SnapshotCall>,
+        out: &mut Vec<Output>,
+    ) {
+        let known: Vec<(usize, String)> = self
+            .calls
+            .iter()
+            .filter(|(_, call)| {
+                call.slot == slot && call.introduced && call.state != call_state::IDLE
+            })
+            .filter_map(|(handle, call)| call.csta.clone().map(|csta| (*handle, csta)))
+            .collect();
+        for (handle, csta) in known {
+            if !calls.iter().any(|call| call.call == csta) {
+                self.end(handle, out);
+            }
+        }
+        for call in calls {
+            if self.find(slot, &call.call).is_some() {
+                continue;
+            }
+            let (state, mode, field, call_origin) = match call.state {
+                LocalState::Initiated => (
+                    call_state::DIALTONE,
+                    state_mode::DIALTONE_NORMAL,
+                    Field::Called,
+                    origin::OUTBOUND,
+                ),
+                LocalState::Alerting => (
+                    call_state::OFFERING,
+                    state_mode::OFFERING_ACTIVE,
+                    Field::Caller,
+                    self.origin_of(&call.other),
+                ),
+                LocalState::Connected => (
+                    call_state::CONNECTED,
+                    state_mode::CONNECTED_ACTIVE,
+                    Field::Connected,
+                    origin::UNKNOWN,
+                ),
+                LocalState::Hold => (call_state::ONHOLD, 0, Field::Connected, origin::UNKNOWN),
+                LocalState::Queued => (call_state::PROCEEDING, 0, Field::Called, origin::OUTBOUND),
+                LocalState::Fail => (
+                    call_state::BUSY,
+                    state_mode::BUSY_UNKNOWN,
+                    Field::Called,
+                    origin::OUTBOUND,
+                ),
+            };
+            let handle = self.ensure(slot, &call.call, call_origin);
+            self.set_party(handle, field, call.other);
+            self.advance(handle, state, mode, out);
         }
     }
 

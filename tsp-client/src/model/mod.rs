@@ -262,6 +262,11 @@ pub enum Request {
         /// Device id.
         device: String,
     },
+    /// SnapshotDevice: the calls a device has now.
+    SnapshotDevice {
+        /// Device id.
+        device: String,
+    },
     /// MonitorStop.
     MonitorStop {
         /// Cross-reference id from MonitorStartResponse.
@@ -368,8 +373,38 @@ pub enum Response {
         /// The new call id.
         call: String,
     },
+    /// SnapshotDeviceResponse with its data.
+    Snapshot(Vec<SnapshotCall>),
     /// `CSTAErrorCode`, classified.
     Error(ErrorClass),
+}
+
+/// One call of a device snapshot.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct SnapshotCall {
+    /// Call id.
+    pub call: String,
+    /// The state of the device's own connection.
+    pub state: LocalState,
+    /// The other party, when the gateway names it.
+    pub other: Party,
+}
+
+/// A CSTA local connection state (`localConnectionInfo`), without `null`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum LocalState {
+    /// Off-hook or dialling.
+    Initiated,
+    /// Ringing.
+    Alerting,
+    /// Talking (also the caller while the far end rings).
+    Connected,
+    /// On hold.
+    Hold,
+    /// Waiting in a queue.
+    Queued,
+    /// Failed (busy, unobtainable).
+    Fail,
 }
 
 /// What a CSTA error means for TAPI.
@@ -630,6 +665,7 @@ enum PendingKind {
     Digits { call: usize, end_to_end: u32 },
     MonitorStart,
     MonitorStop,
+    Snapshot,
 }
 
 impl Model {
@@ -705,6 +741,11 @@ impl Model {
                 .position(|line| line.device.key == device.key && !line.removed);
             match existing {
                 Some(slot) => {
+                    let renumbered = self.lines[slot].device.id != device.id;
+                    if renumbered {
+                        // The monitor watches the old number: restart it on the new one.
+                        self.stop_monitor(slot, &mut out);
+                    }
                     let line = &mut self.lines[slot];
                     line.device = device.clone();
                     if !line.in_service && line.open.is_none() {
@@ -1283,6 +1324,14 @@ impl Model {
                         if let Some(open) = &mut self.lines[slot].open {
                             open.monitor = Monitor::Active(cross_ref);
                             self.set_in_service(slot, true, &mut out);
+                            // Calls that exist already (line opened during a call, or after a
+                            // reconnect) are introduced from a snapshot.
+                            let device = self.lines[slot].device.id.clone();
+                            let invoke = self.track(None, slot, PendingKind::Snapshot);
+                            out.push(Output::Send {
+                                invoke,
+                                request: Request::SnapshotDevice { device },
+                            });
                         } else {
                             // Closed meanwhile: stop the monitor that just started.
                             let invoke = self.track(None, slot, PendingKind::MonitorStop);
@@ -1301,6 +1350,11 @@ impl Model {
                 }
             }
             PendingKind::MonitorStop => {}
+            PendingKind::Snapshot => {
+                if let Response::Snapshot(calls) = response {
+                    self.apply_snapshot(pending.slot, calls, &mut out);
+                }
+            }
         }
         out
     }
@@ -1611,6 +1665,11 @@ impl Model {
         if let Some(device_id) = self.lines[slot].tapi_id {
             out.push(Output::RemoveLine { device_id });
         }
+        self.stop_monitor(slot, out);
+    }
+
+    /// Stops an active monitor of an open line (the line stays open).
+    fn stop_monitor(&mut self, slot: usize, out: &mut Vec<Output>) {
         if let Some(OpenLine {
             monitor: Monitor::Active(cross_ref),
             ..

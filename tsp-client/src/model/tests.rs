@@ -55,7 +55,21 @@ impl Fixture {
                 cross_ref: "m1".to_owned(),
             },
         );
-        assert!(out.is_empty(), "line was in service already: {out:?}");
+        // The line was in service already; the monitor asks for the calls that exist.
+        let snapshot = match out.as_slice() {
+            [
+                Output::Send {
+                    invoke,
+                    request: Request::SnapshotDevice { device },
+                },
+            ] if device == "201" => *invoke,
+            other => panic!("expected SnapshotDevice, got {other:?}"),
+        };
+        assert!(
+            model
+                .response(snapshot, Response::Snapshot(Vec::new()))
+                .is_empty()
+        );
         Self {
             model,
             line,
@@ -875,7 +889,89 @@ fn link_loss_fails_pending_requests_ends_calls_and_goes_out_of_service() {
             cross_ref: "m2".to_owned(),
         },
     );
-    assert_eq!(f.render(out), ["DEVSTATE 0x40"]);
+    assert_eq!(
+        f.render(out),
+        ["DEVSTATE 0x40", "SEND SnapshotDevice { device: \"201\" }"]
+    );
+}
+
+#[test]
+fn snapshot_reintroduces_calls_and_ends_vanished_ones() {
+    let mut f = Fixture::new();
+    f.connect("202");
+    f.model.link_down();
+    f.model.link_up();
+    let out = f
+        .model
+        .set_devices(vec![device("201"), device("202"), device("203")]);
+    let invoke = Fixture::send_invoke(&out);
+    let out = f.model.response(
+        invoke,
+        Response::MonitorStarted {
+            cross_ref: "m2".to_owned(),
+        },
+    );
+    let snapshot = match out.as_slice() {
+        [_, Output::Send { invoke, .. }] => *invoke,
+        other => panic!("{other:?}"),
+    };
+    f.cross_ref = "m2".to_owned();
+    let calls = vec![
+        SnapshotCall {
+            call: "x1".to_owned(),
+            state: LocalState::Connected,
+            other: known("202"),
+        },
+        SnapshotCall {
+            call: "x2".to_owned(),
+            state: LocalState::Alerting,
+            other: known("+4971112"),
+        },
+    ];
+    let out = f.model.response(snapshot, Response::Snapshot(calls));
+    // c1 ended with the link; the calls the gateway still has come back as new TAPI calls.
+    assert_eq!(
+        f.render(out),
+        [
+            "NEWCALL c2",
+            "STATE c2 CONNECTED/0x1",
+            "NEWCALL c3",
+            "STATE c3 OFFERING/0x1"
+        ]
+    );
+    let view = f.model.call(f.handle("c3")).unwrap();
+    assert_eq!(view.caller, Some(known("+4971112")));
+    assert_eq!(view.origin, origin::EXTERNAL);
+    // A later snapshot without x2 ends it.
+    let mut out = Vec::new();
+    f.model.apply_snapshot(
+        0,
+        vec![SnapshotCall {
+            call: "x1".to_owned(),
+            state: LocalState::Connected,
+            other: known("202"),
+        }],
+        &mut out,
+    );
+    assert_eq!(f.render(out), ["STATE c3 IDLE/0x0"]);
+}
+
+#[test]
+fn renumbered_open_line_moves_its_monitor() {
+    let mut f = Fixture::new();
+    let mut renumbered = device("201");
+    renumbered.id = "301".to_owned();
+    let out = f
+        .model
+        .set_devices(vec![renumbered, device("202"), device("203")]);
+    assert_eq!(
+        f.render(out),
+        [
+            "SEND MonitorStop { cross_ref: \"m1\" }",
+            "SEND MonitorStart { device: \"301\" }"
+        ]
+    );
+    assert_eq!(f.model.line_by_handle(f.line).unwrap().address, "301");
 }
 
 #[test]
