@@ -34,6 +34,9 @@ pub(super) async fn run(command: Command) -> ExitCode {
     match command {
         Command::Run { config } => run_daemon(&config).await,
         Command::CheckConfig { config } => check_config(&config),
+        Command::Demo { listen, admin, rate, seed } => {
+            crate::demo::run(crate::demo::DemoSettings { listen, admin: Some(admin), rate, seed }).await
+        }
         Command::HashPassword => hash_password(),
         Command::Devices(client) => client_command(&client, list_devices).await,
         Command::Monitor {
@@ -336,11 +339,13 @@ async fn monitor(
     json: bool,
     count: Option<u64>,
 ) -> Result<(), ClientError> {
+    let mut names = std::collections::HashMap::new();
     for device in &devices {
         let cross_ref = client.monitor(device).await?;
         if !json {
             println!("monitoring {device} (monitor {cross_ref})");
         }
+        names.insert(cross_ref.as_str().to_owned(), device.clone());
     }
     let mut seen = 0u64;
     let stop = crate::signal::shutdown_signal();
@@ -352,14 +357,16 @@ async fn monitor(
         };
         let Some(event) = event else { continue };
         let time = humantime::format_rfc3339_millis(std::time::SystemTime::now());
+        let device = names.get(event.monitor_cross_ref_id.as_str()).map_or("?", String::as_str);
         if json {
             let mut object = format::json(&event);
             if let Some(map) = object.as_object_mut() {
                 map.insert("time".to_owned(), serde_json::Value::from(time.to_string()));
+                map.insert("monitored".to_owned(), serde_json::Value::from(device));
             }
             println!("{object}");
         } else {
-            println!("{time} {}", format::line(&event));
+            println!("{time} {device:<6} {}", format::line(&event));
         }
         seen += 1;
         if count.is_some_and(|count| seen >= count) {

@@ -53,6 +53,21 @@ pub enum Command {
         /// The configuration file (TOML).
         config: PathBuf,
     },
+    /// Run the built-in PBX simulator with random calls and a gateway in front of it.
+    Demo {
+        /// Where CSTA clients connect (no login needed).
+        #[arg(long, default_value = "127.0.0.1:1040")]
+        listen: std::net::SocketAddr,
+        /// Where the admin endpoint listens.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        admin: std::net::SocketAddr,
+        /// Random calls per second (0 for none).
+        #[arg(long, default_value_t = 0.2)]
+        rate: f64,
+        /// Seed of the random calls.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print an argon2 hash of a password (read from standard input) for `[user.NAME]
     /// password_hash`.
     HashPassword,

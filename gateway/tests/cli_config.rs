@@ -1,0 +1,342 @@
+//! The operator commands of the real `cti-gateway` binary that deployments rely on:
+//! `check-config` (exit 0 or 64 with every problem listed), `hash-password` (argon2 PHC hash of
+//! a password read from standard input) and `run` (configuration from `CTI_GATEWAY_CONFIG`,
+//! JSON logs, a clean exit on SIGTERM; exit 64 for a bad configuration, which the systemd
+//! unit and the Windows service wrapper treat as "do not restart").
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_cti-gateway");
+
+/// The exit code for a bad configuration or usage.
+const EXIT_USAGE: i32 = 64;
+
+/// Upper bound for the daemon to log a line or to exit.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A command with none of the caller's `CTI_GATEWAY*` variables, so that the developer's or
+/// CI's environment cannot change the outcome.
+fn gateway() -> Command {
+    let mut command = Command::new(BINARY);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CTI_GATEWAY") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn minimal_example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config/minimal.toml")
+}
+
+/// A temporary directory holding `gateway.toml` with the given text.
+fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, text).expect("write the configuration");
+    (dir, path)
+}
+
+fn run_with_stdin(mut command: Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("the binary ends")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_config_accepts_a_valid_file() {
+    let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
+    let (_dir, path) = config_file(&example);
+    let output = gateway()
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("valid"), "{stdout}");
+    assert!(
+        stdout.contains("1 PBX system, 1 listener, 1 user"),
+        "{stdout}"
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "nothing on stderr: {}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn check_config_lists_every_problem_with_its_key() {
+    let (_dir, path) = config_file(
+        r#"
+        [pbx.main]
+        url = "ftp://pbx.example.com"
+        password = "x"
+        poll_timeout = "30s"
+
+        [listener.csta]
+        address = "localhost"
+        anonymous_user = "nobody"
+
+        [user.crm]
+        password_hash = "plain text"
+
+        [sessions]
+        queue = 1
+        "#,
+    );
+    let output = gateway()
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(EXIT_USAGE));
+    assert!(output.stdout.is_empty(), "stdout: {}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&path.display().to_string()),
+        "names the file: {stderr}"
+    );
+    assert!(stderr.contains("configuration errors:"), "{stderr}");
+    for key in [
+        "pbx.main.url",
+        "pbx.main.poll_timeout",
+        "listener.csta.address",
+        "user.crm.password_hash",
+        "sessions.queue",
+    ] {
+        assert!(
+            stderr.contains(&format!("{key}:")),
+            "no line for {key} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_config_applies_environment_overrides() {
+    let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
+    let (_dir, path) = config_file(&example);
+    let output = gateway()
+        .env("CTI_GATEWAY__LISTENER__CSTA__ADDRESS", "not-an-address")
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(EXIT_USAGE));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("listener.csta.address:"), "{stderr}");
+}
+
+#[test]
+fn check_config_names_a_missing_or_broken_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("absent.toml");
+    let output = gateway()
+        .arg("check-config")
+        .arg(&missing)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(EXIT_USAGE));
+    assert!(
+        text(&output.stderr).contains("cannot read"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let (_dir, broken) = config_file("[pbx.main\nurl = ");
+    let output = gateway()
+        .arg("check-config")
+        .arg(&broken)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(EXIT_USAGE));
+    assert!(!output.stderr.is_empty(), "explains why");
+}
+
+#[test]
+fn hash_password_prints_a_verifiable_argon2_hash() {
+    let mut hashes = Vec::new();
+    for input in ["demo\n", "demo\r\n", "demo"] {
+        let output = run_with_stdin(gateway_with("hash-password"), input.as_bytes());
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "stderr: {}",
+            text(&output.stderr)
+        );
+        let stdout = text(&output.stdout);
+        let hash = stdout.trim_end();
+        assert_eq!(stdout.lines().count(), 1, "one line: {stdout:?}");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        let parsed = PasswordHash::new(hash).expect("a PHC string");
+        assert!(
+            Argon2::default().verify_password(b"demo", &parsed).is_ok(),
+            "{input:?}: the line break is not part of the password"
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err()
+        );
+        hashes.push(hash.to_owned());
+    }
+    hashes.dedup();
+    assert_eq!(hashes.len(), 3, "every hash has its own salt");
+}
+
+#[test]
+fn hash_password_refuses_an_empty_password() {
+    for input in ["", "\n", "\r\n"] {
+        let output = run_with_stdin(gateway_with("hash-password"), input.as_bytes());
+        assert_eq!(output.status.code(), Some(EXIT_USAGE), "{input:?}");
+        assert!(output.stdout.is_empty(), "{input:?}: no hash");
+        assert!(
+            text(&output.stderr).contains("empty password"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn run_with_an_invalid_configuration_exits_64() {
+    let (_dir, path) = config_file("[listener.csta]\naddress = \"127.0.0.1:0\"\n");
+    let output = gateway()
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(EXIT_USAGE));
+    assert!(
+        text(&output.stderr).contains("[pbx.NAME]"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+fn gateway_with(argument: &str) -> Command {
+    let mut command = gateway();
+    command.arg(argument);
+    command
+}
+
+/// Kills the daemon if a test fails before it stopped it.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn run_serves_with_json_logs_and_stops_cleanly_on_sigterm() {
+    let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
+    let (_dir, path) = config_file(&example);
+    // Nothing listens on this port: the PBX link keeps retrying, the CSTA listener serves.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a loopback port");
+    let mut daemon = Daemon(
+        gateway()
+            .args(["--log-format", "json", "run"])
+            .env("CTI_GATEWAY_CONFIG", &path)
+            .env(
+                "CTI_GATEWAY__PBX__MAIN__URL",
+                format!("http://{dead}/PBX0/user.soap"),
+            )
+            .env("CTI_GATEWAY__LISTENER__CSTA__ADDRESS", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the daemon starts"),
+    );
+    let stderr = daemon.0.stderr.take().expect("piped");
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_record = || -> serde_json::Value {
+        let line = lines.recv_timeout(WAIT).expect("the daemon logs in time");
+        serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"))
+    };
+
+    let mut address = None;
+    for _ in 0..100 {
+        let record = next_record();
+        if record["fields"]["message"] == "listening" {
+            assert_eq!(record["fields"]["listener"], "csta");
+            address = record["fields"]["address"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    let address = address.expect("a `listening` record with the address");
+    std::net::TcpStream::connect(&address).expect("the CSTA listener accepts");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &daemon.0.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut stopped = false;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let Ok(line) = lines.recv_timeout(WAIT) else {
+            break;
+        };
+        if line.contains("\"stopped\"") {
+            stopped = true;
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(
+        stopped,
+        "a `stopped` record after SIGTERM; saw {seen:#?}, exit {:?}",
+        daemon.0.try_wait()
+    );
+    // Standard error closes when the process ends, so `wait` below returns at once.
+    let closed = (0..1000).any(|_| match lines.recv_timeout(WAIT) {
+        Ok(_) => false,
+        Err(mpsc::RecvTimeoutError::Disconnected) => true,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the daemon did not exit"),
+    });
+    assert!(closed, "the daemon keeps logging after `stopped`");
+    let status = daemon.0.wait().expect("wait works");
+    assert_eq!(status.code(), Some(0), "a clean stop exits 0");
+}
