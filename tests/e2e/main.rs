@@ -1,5 +1,6 @@
 //! End-to-end tests: the gateway in-process, the PBX simulator over HTTP, CSTA clients over
 //! real TCP and TLS sockets.
 
+mod calls;
 mod framing;
 mod sessions;

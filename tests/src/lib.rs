@@ -166,3 +166,108 @@ impl TestGateway {
         config
     }
 }
+
+/// A PBX simulator with the demo directory and a gateway in front of it.
+pub struct SimGateway {
+    /// The simulator.
+    pub sim: pbx_soap::sim::SimHandle,
+    /// The gateway.
+    pub gateway: TestGateway,
+}
+
+/// The gateway configuration of [`SimGateway`]: listener `csta` with full rights for the
+/// anonymous user `all`, listener `login` requiring a login, users `crm` (password `secret`,
+/// every right), `viewer` (view only) and `office` (monitor and control of 20x only).
+pub fn sim_gateway_config(sim_url: &str, extra: &str) -> String {
+    format!(
+        r#"
+        [pbx.main]
+        url = "{sim_url}"
+        password = "ip800"
+        reconnect_min = "100ms"
+        reconnect_max = "1s"
+        echo_interval = "1s"
+
+        [listener.csta]
+        address = "127.0.0.1:0"
+        anonymous_user = "all"
+
+        [listener.login]
+        address = "127.0.0.1:0"
+
+        [user.all]
+        view = ["*"]
+        monitor = ["*"]
+        control = ["*"]
+        forward = ["*"]
+
+        [user.crm]
+        password_hash = "{crm}"
+        view = ["*"]
+        monitor = ["*"]
+        control = ["*"]
+        forward = ["*"]
+
+        [user.viewer]
+        password_hash = "{viewer}"
+        view = ["*"]
+
+        [user.office]
+        password_hash = "{office}"
+        view = ["*"]
+        monitor = ["20?"]
+        control = ["20?"]
+
+        [sessions]
+        cleanup_delay = "30s"
+        {extra}
+        "#,
+        crm = quick_hash("secret"),
+        viewer = quick_hash("secret"),
+        office = quick_hash("secret"),
+    )
+}
+
+impl SimGateway {
+    /// Starts the simulator (long polls of 2 s) and the gateway, and waits until every line
+    /// is in service.
+    pub async fn start(extra: &str) -> Self {
+        Self::start_with(
+            pbx_soap::sim::SimConfig::default(),
+            pbx_soap::sim::Directory::demo(),
+            extra,
+        )
+        .await
+    }
+
+    /// Starts with a given simulator configuration and directory.
+    pub async fn start_with(
+        mut sim_config: pbx_soap::sim::SimConfig,
+        directory: pbx_soap::sim::Directory,
+        extra: &str,
+    ) -> Self {
+        subscribe();
+        sim_config.poll_timeout = Duration::from_secs(2);
+        let sim = pbx_soap::sim::Sim::start(sim_config, directory)
+            .await
+            .expect("simulator starts");
+        let gateway = TestGateway::start(&sim_gateway_config(&sim.url(), extra), None).await;
+        assert!(
+            gateway
+                .gateway
+                .wait_in_service(Duration::from_secs(20))
+                .await,
+            "lines in service: {} of {}",
+            gateway.gateway.registry().lines_in_service(),
+            gateway.gateway.registry().line_count()
+        );
+        Self { sim, gateway }
+    }
+
+    /// A client of the `csta` listener (anonymous, every right).
+    pub async fn client(&self) -> CstaClient {
+        CstaClient::connect(&self.gateway.client_config("csta"))
+            .await
+            .expect("connect")
+    }
+}
