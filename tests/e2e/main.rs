@@ -3,4 +3,5 @@
 
 mod calls;
 mod framing;
+mod resilience;
 mod sessions;
