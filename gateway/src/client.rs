@@ -67,6 +67,9 @@ pub struct ClientTls {
     pub danger_accept_invalid_certs: bool,
     /// The name to verify, if not the host of `address`.
     pub server_name: Option<String>,
+    /// A client certificate chain and its key (PEM files), for listeners that map client
+    /// certificates to users.
+    pub client_certificate: Option<(PathBuf, PathBuf)>,
 }
 
 impl ClientConfig {
@@ -547,11 +550,10 @@ fn tls_connector(tls: &ClientTls) -> Result<tokio_rustls::TlsConnector, String> 
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|error| error.to_string())?;
-    let config = if tls.danger_accept_invalid_certs {
+    let builder = if tls.danger_accept_invalid_certs {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
     } else {
         let mut roots = rustls::RootCertStore::empty();
         match &tls.ca_file {
@@ -570,7 +572,20 @@ fn tls_connector(tls: &ClientTls) -> Result<tokio_rustls::TlsConnector, String> 
                 }
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder.with_root_certificates(roots)
+    };
+    let config = match &tls.client_certificate {
+        Some((cert, key)) => {
+            let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|error| format!("{}: {error}", cert.display()))?;
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key)
+                .map_err(|error| format!("{}: {error}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|error| error.to_string())?
+        }
+        None => builder.with_no_client_auth(),
     };
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }

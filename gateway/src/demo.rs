@@ -82,13 +82,19 @@ pub async fn run(settings: DemoSettings) -> ExitCode {
         }
     };
     let in_service = gateway.wait_in_service(Duration::from_secs(30)).await;
-    let address = gateway.csta_address().map_or_else(String::new, |address| address.to_string());
+    let address = gateway
+        .csta_address()
+        .map_or_else(String::new, |address| address.to_string());
     println!("cti-gateway demo");
     println!("  PBX simulator   {}", sim.url());
     println!(
         "  CSTA (no login) {address}   {} lines{}",
         gateway.registry().line_count(),
-        if in_service { " in service" } else { " (not all in service yet)" }
+        if in_service {
+            " in service"
+        } else {
+            " (not all in service yet)"
+        }
     );
     if let Some(admin) = gateway.admin_address() {
         println!("  admin           http://{admin}/  (/healthz /readyz /metrics /status)");
@@ -100,7 +106,10 @@ pub async fn run(settings: DemoSettings) -> ExitCode {
     println!("  cti-gateway answer 202 -g {address}");
     println!("  cti-gateway hangup 201 -g {address}");
     let traffic = (settings.rate > 0.0).then(|| {
-        println!("random calls: {} per second (seed {})", settings.rate, settings.seed);
+        println!(
+            "random calls: {} per second (seed {})",
+            settings.rate, settings.seed
+        );
         sim.start_traffic(TrafficConfig {
             rate_per_sec: settings.rate,
             seed: settings.seed,
@@ -113,5 +122,9 @@ pub async fn run(settings: DemoSettings) -> ExitCode {
         traffic.stop().await;
     }
     sim.shutdown().await;
-    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

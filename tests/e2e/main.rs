@@ -5,3 +5,4 @@ mod calls;
 mod framing;
 mod resilience;
 mod sessions;
+mod tls;

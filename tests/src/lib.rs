@@ -162,6 +162,7 @@ impl TestGateway {
             ca_file: Some(ca.to_owned()),
             danger_accept_invalid_certs: false,
             server_name: Some("localhost".to_owned()),
+            client_certificate: None,
         });
         config
     }

@@ -34,8 +34,19 @@ pub(super) async fn run(command: Command) -> ExitCode {
     match command {
         Command::Run { config } => run_daemon(&config).await,
         Command::CheckConfig { config } => check_config(&config),
-        Command::Demo { listen, admin, rate, seed } => {
-            crate::demo::run(crate::demo::DemoSettings { listen, admin: Some(admin), rate, seed }).await
+        Command::Demo {
+            listen,
+            admin,
+            rate,
+            seed,
+        } => {
+            crate::demo::run(crate::demo::DemoSettings {
+                listen,
+                admin: Some(admin),
+                rate,
+                seed,
+            })
+            .await
         }
         Command::HashPassword => hash_password(),
         Command::Devices(client) => client_command(&client, list_devices).await,
@@ -298,6 +309,7 @@ pub(super) fn client_config(args: &ClientArgs) -> ClientConfig {
             ca_file: args.ca.clone(),
             danger_accept_invalid_certs: args.insecure,
             server_name: None,
+            client_certificate: None,
         });
     }
     if let Some(user) = &args.user {
@@ -357,7 +369,9 @@ async fn monitor(
         };
         let Some(event) = event else { continue };
         let time = humantime::format_rfc3339_millis(std::time::SystemTime::now());
-        let device = names.get(event.monitor_cross_ref_id.as_str()).map_or("?", String::as_str);
+        let device = names
+            .get(event.monitor_cross_ref_id.as_str())
+            .map_or("?", String::as_str);
         if json {
             let mut object = format::json(&event);
             if let Some(map) = object.as_object_mut() {
