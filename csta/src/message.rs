@@ -153,6 +153,9 @@ messages! {
         GetSwitchingFunctionDevicesResponse(GetSwitchingFunctionDevicesResponse) =
             "GetSwitchingFunctionDevicesResponse";
         SwitchingFunctionDevices(SwitchingFunctionDevices) = "SwitchingFunctionDevices";
+        SwFunctionDevicesChanged(SwFunctionDevicesChanged) = "SwFunctionDevicesChanged";
+        SwFunctionDevicesChangedResponse(SwFunctionDevicesChangedResponse) =
+            "SwFunctionDevicesChangedResponse";
         GetCstaFeatures(GetCstaFeatures) = "GetCSTAFeatures";
         GetCstaFeaturesResponse(GetCstaFeaturesResponse) = "GetCSTAFeaturesResponse";
         GetPhysicalDeviceInformation(GetPhysicalDeviceInformation) = "GetPhysicalDeviceInformation";

@@ -121,7 +121,22 @@ body! {
     }
 }
 
+body! {
+    /// `SwFunctionDevicesChanged`: the server tells a client that its device set changed
+    /// (ECMA-269 "switching function devices changed"); the client re-issues
+    /// `GetSwitchingFunctionDevices`.
+    #[derive(Default)]
+    pub struct SwFunctionDevicesChanged {
+        /// `sysStatRegisterID` of the client's `SystemRegister`, if any.
+        pub sys_stat_register_id: Option<SysStatRegisterId> = "sysStatRegisterID",
+        /// Private data.
+        pub extensions: Option<Extensions> = "extensions",
+    }
+}
+
 empty_body! {
+    /// `SwFunctionDevicesChangedResponse`: the answer to `SwFunctionDevicesChanged`.
+    SwFunctionDevicesChangedResponse;
     /// `SystemStatusResponse`: the answer to a `SystemStatus`.
     SystemStatusResponse;
     /// `GetCSTAFeatures`: asks which services and events the switching function supports.

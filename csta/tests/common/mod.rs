@@ -258,6 +258,12 @@ pub(crate) fn every_message() -> Vec<Message> {
         }
         .into(),
         SystemStatusResponse::default().into(),
+        SwFunctionDevicesChanged {
+            sys_stat_register_id: Some(csta::ids::SysStatRegisterId::new("reg1").unwrap()),
+            extensions: None,
+        }
+        .into(),
+        SwFunctionDevicesChangedResponse::default().into(),
         RequestSystemStatus::default().into(),
         RequestSystemStatusResponse {
             system_status: SystemStatusValue::MessagesLost,
