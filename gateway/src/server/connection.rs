@@ -99,6 +99,10 @@ pub(super) struct Connection {
     lost: u64,
     next_invoke: InvokeId,
     pub(super) registered: bool,
+    /// The `sysStatRegisterID` given to the client's `SystemRegister`.
+    pub(super) sys_stat_register_id: Option<csta::ids::SysStatRegisterId>,
+    /// The client listed the devices or registered: tell it when they change.
+    pub(super) wants_device_changes: bool,
     scratch: Vec<u8>,
 }
 
@@ -130,6 +134,8 @@ impl Connection {
             lost: 0,
             next_invoke: InvokeId::new(0).unwrap_or(InvokeId::EVENT),
             registered: false,
+            sys_stat_register_id: None,
+            wants_device_changes: false,
             scratch: Vec::with_capacity(2048),
         };
         let mut frames = FramedRead::new(
@@ -231,6 +237,7 @@ impl Connection {
             }
             Message::Keepalive
             | Message::SystemStatusResponse(_)
+            | Message::SwFunctionDevicesChangedResponse(_)
             | Message::SwitchingFunctionDevices(_)
             | Message::ApplicationSessionTerminated(_)
             | Message::CstaErrorCode(_) => Ok(()),
@@ -322,7 +329,7 @@ impl Connection {
 
     /// Ends the event subscription when the last monitor is gone.
     pub(super) fn release_subscription(&mut self) {
-        if self.monitors.is_empty() && !self.registered {
+        if self.monitors.is_empty() && !self.registered && !self.wants_device_changes {
             self.events = None;
         }
     }
@@ -377,7 +384,29 @@ impl Connection {
                 }
                 Ok(())
             }
-            Published::LinesChanged { .. } => Ok(()),
+            Published::LinesChanged { .. } => self.on_lines_changed(),
+        }
+    }
+
+    /// Tells a client that listed the devices (or registered for system status) that the set
+    /// changed, so it lists them again.
+    fn on_lines_changed(&mut self) -> Result<(), Close> {
+        if !self.wants_device_changes {
+            return Ok(());
+        }
+        self.next_invoke = self.next_invoke.next_request();
+        let changed = csta::system::SwFunctionDevicesChanged {
+            sys_stat_register_id: self.sys_stat_register_id.clone(),
+            extensions: None,
+        };
+        let frame = self.encode(self.next_invoke, &changed.into())?;
+        match self.out.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.lost += 1;
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Close::Gone),
         }
     }
 
@@ -425,10 +454,7 @@ impl Connection {
         let edition = if request.requested_protocol_versions.is_empty() {
             Some(self.edition.clone())
         } else {
-            request
-                .requested_protocol_versions
-                .iter()
-                .find_map(|version| Edition::from_namespace(version.trim()))
+            request.requested_editions().into_iter().next()
         };
         let Some(edition) = edition else {
             return self

@@ -92,9 +92,11 @@ impl Connection {
         match message {
             Message::SystemRegister(_) => {
                 self.registered = true;
+                self.wants_device_changes = true;
                 self.ensure_subscribed();
                 let id = csta::ids::SysStatRegisterId::new(format!("{}", self.shared.next_id()))
                     .map_err(|_| op(Op::Generic))?;
+                self.sys_stat_register_id = Some(id.clone());
                 Ok(Message::from(SystemRegisterResponse {
                     sys_stat_register_id: id,
                     actual_status_filter: None,
@@ -112,6 +114,8 @@ impl Connection {
                 Ok(Message::from(features::supported(self.conference_anywhere())).into())
             }
             Message::GetSwitchingFunctionDevices(request) => {
+                self.wants_device_changes = true;
+                self.ensure_subscribed();
                 let category = request.requested_device_category;
                 let wanted = request.requested_device_id.map(|id| id.as_str().to_owned());
                 Ok(self.device_list(wanted.as_deref(), category))
