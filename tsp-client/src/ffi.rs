@@ -33,7 +33,7 @@ use windows_sys::Win32::System::SystemInformation::GetTickCount;
 
 use crate::config::{Config, LogConfig, RawConfig};
 use crate::line_ids::{LineIdStore, LineIds, LineIdsError};
-use crate::model::Model;
+use crate::model::{Model, Output};
 use crate::provider::{Callbacks, Provider, async_result};
 use crate::structs;
 use crate::tapi::{StructError, err, misc, msg, version};
@@ -1175,6 +1175,41 @@ fn request(request_id: u32, run: impl FnOnce(&Provider) -> Result<(), i32>) -> i
     with_provider(|provider| async_result(request_id, run(provider)))
 }
 
+/// An async request on one call (lineAnswer, lineDrop, lineHold, lineUnhold).
+fn call_request(
+    name: &'static str,
+    request_id: u32,
+    call: usize,
+    operation: fn(&mut Model, u32, usize) -> Result<Vec<Output>, i32>,
+) -> i32 {
+    boundary(name, || {
+        request(request_id, |provider| {
+            provider.apply(|model| operation(model, request_id, call).map(|out| ((), out)))
+        })
+    })
+}
+
+/// An async request on one call with a destination or digits (lineBlindTransfer,
+/// lineRedirect, lineDial); a NULL string is an invalid address.
+fn addressed_request(
+    name: &'static str,
+    request_id: u32,
+    call: usize,
+    address: *const u16,
+    operation: fn(&mut Model, u32, usize, &str) -> Result<Vec<Output>, i32>,
+) -> i32 {
+    boundary(name, || {
+        let address = match wide(address) {
+            Some(address) => address,
+            None => return err::INVALADDRESS,
+        };
+        request(request_id, |provider| {
+            provider
+                .apply(|model| operation(model, request_id, call, &address).map(|out| ((), out)))
+        })
+    })
+}
+
 /// `TSPI_lineMakeCall` → CSTA MakeCall.
 ///
 /// # Safety
@@ -1212,11 +1247,7 @@ pub extern "system" fn TSPI_lineAnswer(
     _user_info: *const u8,
     _size: u32,
 ) -> i32 {
-    boundary("TSPI_lineAnswer", || {
-        request(request_id, |provider| {
-            provider.apply(|model| model.answer(request_id, call).map(|out| ((), out)))
-        })
-    })
+    call_request("TSPI_lineAnswer", request_id, call, Model::answer)
 }
 
 /// `TSPI_lineDrop` → ClearConnection.
@@ -1227,31 +1258,19 @@ pub extern "system" fn TSPI_lineDrop(
     _user_info: *const u8,
     _size: u32,
 ) -> i32 {
-    boundary("TSPI_lineDrop", || {
-        request(request_id, |provider| {
-            provider.apply(|model| model.drop_call(request_id, call).map(|out| ((), out)))
-        })
-    })
+    call_request("TSPI_lineDrop", request_id, call, Model::drop_call)
 }
 
 /// `TSPI_lineHold` → HoldCall.
 #[no_mangle]
 pub extern "system" fn TSPI_lineHold(request_id: u32, call: usize) -> i32 {
-    boundary("TSPI_lineHold", || {
-        request(request_id, |provider| {
-            provider.apply(|model| model.hold(request_id, call).map(|out| ((), out)))
-        })
-    })
+    call_request("TSPI_lineHold", request_id, call, Model::hold)
 }
 
 /// `TSPI_lineUnhold` → RetrieveCall.
 #[no_mangle]
 pub extern "system" fn TSPI_lineUnhold(request_id: u32, call: usize) -> i32 {
-    boundary("TSPI_lineUnhold", || {
-        request(request_id, |provider| {
-            provider.apply(|model| model.unhold(request_id, call).map(|out| ((), out)))
-        })
-    })
+    call_request("TSPI_lineUnhold", request_id, call, Model::unhold)
 }
 
 /// `TSPI_lineSwapHold` → AlternateCall.
@@ -1279,19 +1298,13 @@ pub unsafe extern "system" fn TSPI_lineBlindTransfer(
     destination: *const u16,
     _country_code: u32,
 ) -> i32 {
-    boundary("TSPI_lineBlindTransfer", || {
-        let destination = match wide(destination) {
-            Some(destination) => destination,
-            None => return err::INVALADDRESS,
-        };
-        request(request_id, |provider| {
-            provider.apply(|model| {
-                model
-                    .blind_transfer(request_id, call, &destination)
-                    .map(|out| ((), out))
-            })
-        })
-    })
+    addressed_request(
+        "TSPI_lineBlindTransfer",
+        request_id,
+        call,
+        destination,
+        Model::blind_transfer,
+    )
 }
 
 /// `TSPI_lineRedirect` → DeflectCall.
@@ -1305,19 +1318,13 @@ pub unsafe extern "system" fn TSPI_lineRedirect(
     destination: *const u16,
     _country_code: u32,
 ) -> i32 {
-    boundary("TSPI_lineRedirect", || {
-        let destination = match wide(destination) {
-            Some(destination) => destination,
-            None => return err::INVALADDRESS,
-        };
-        request(request_id, |provider| {
-            provider.apply(|model| {
-                model
-                    .redirect(request_id, call, &destination)
-                    .map(|out| ((), out))
-            })
-        })
-    })
+    addressed_request(
+        "TSPI_lineRedirect",
+        request_id,
+        call,
+        destination,
+        Model::redirect,
+    )
 }
 
 /// `TSPI_lineDial` on a connected call → GenerateDigits.
@@ -1331,15 +1338,7 @@ pub unsafe extern "system" fn TSPI_lineDial(
     digits: *const u16,
     _country_code: u32,
 ) -> i32 {
-    boundary("TSPI_lineDial", || {
-        let digits = match wide(digits) {
-            Some(digits) => digits,
-            None => return err::INVALADDRESS,
-        };
-        request(request_id, |provider| {
-            provider.apply(|model| model.dial(request_id, call, &digits).map(|out| ((), out)))
-        })
-    })
+    addressed_request("TSPI_lineDial", request_id, call, digits, Model::dial)
 }
 
 /// `TSPI_lineCompleteTransfer` → TransferCall, or ConferenceCall with a new conference call.

@@ -198,6 +198,25 @@ unsafe extern "system" fn line_event(
     });
 }
 
+/// Calls lineAnswer or lineDrop (same signature) without user-user information.
+fn user_info_request(tsp: &Tsp, export: &str, request: u32, call: usize) -> i32 {
+    let symbol = format!("{export}\0");
+    // SAFETY: the module is loaded; the name is NUL-terminated.
+    match unsafe { GetProcAddress(tsp.module, symbol.as_ptr()) } {
+        None => {
+            violation(format!("{export} is not exported"));
+            -1
+        }
+        Some(address) => {
+            type Request = unsafe extern "system" fn(u32, usize, *const u8, u32) -> i32;
+            // SAFETY: TSPI_lineAnswer and TSPI_lineDrop both have this signature (tspi.h).
+            let function: Request = unsafe { std::mem::transmute(address) };
+            // SAFETY: a NULL user-user information pointer with size 0 is allowed.
+            unsafe { function(request, call, ptr::null(), 0) }
+        }
+    }
+}
+
 fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(std::iter::once(0)).collect()
 }
@@ -1026,15 +1045,7 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
         format!("LINECALLINFO of 100 bytes gave {result:#x}"),
     )?;
 
-    let result = call!(
-        tsp,
-        "TSPI_lineAnswer",
-        fn(u32, usize, *const u8, u32),
-        11,
-        hd_call,
-        ptr::null(),
-        0
-    );
+    let result = user_info_request(tsp, "TSPI_lineAnswer", 11, hd_call);
     async_request("lineAnswer", 11, result, 0)?;
     wait("CONNECTED", |r| state_events(r, ht_call, CONNECTED) == 1)?;
     let mut status = structure(256);
@@ -1075,15 +1086,7 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
     wait("CONNECTED after unhold", |r| {
         state_events(r, ht_call, CONNECTED) == 2
     })?;
-    let result = call!(
-        tsp,
-        "TSPI_lineDrop",
-        fn(u32, usize, *const u8, u32),
-        14,
-        hd_call,
-        ptr::null(),
-        0
-    );
+    let result = user_info_request(tsp, "TSPI_lineDrop", 14, hd_call);
     async_request("lineDrop", 14, result, 0)?;
     wait("IDLE", |r| state_events(r, ht_call, IDLE) == 1)?;
     let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
@@ -1140,15 +1143,7 @@ fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
             .any(|x| matches!(x, Record::Event { msg: LINE_NEWCALL, p1, .. } if *p1 == hd_call)),
         "no LINE_NEWCALL for a call TAPI created",
     )?;
-    let result = call!(
-        tsp,
-        "TSPI_lineDrop",
-        fn(u32, usize, *const u8, u32),
-        22,
-        hd_call,
-        ptr::null(),
-        0
-    );
+    let result = user_info_request(tsp, "TSPI_lineDrop", 22, hd_call);
     async_request("lineDrop (made call)", 22, result, 0)?;
     wait("IDLE of the made call", |r| {
         state_events(r, ht_call, IDLE) == 1
@@ -1211,15 +1206,7 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
     wait("OFFERING of the second call", |r| {
         state_events(r, ht_call, OFFERING) == 1
     })?;
-    let result = call!(
-        tsp,
-        "TSPI_lineAnswer",
-        fn(u32, usize, *const u8, u32),
-        31,
-        hd_call,
-        ptr::null(),
-        0
-    );
+    let result = user_info_request(tsp, "TSPI_lineAnswer", 31, hd_call);
     async_request("lineAnswer (second call)", 31, result, 0)?;
     wait("CONNECTED (second call)", |r| {
         state_events(r, ht_call, CONNECTED) == 1
@@ -1368,15 +1355,7 @@ fn bad_requests(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
         result,
         lineerr(0x8000_0035),
     )?;
-    let result = call!(
-        tsp,
-        "TSPI_lineAnswer",
-        fn(u32, usize, *const u8, u32),
-        53,
-        0xBAD_CA11,
-        ptr::null(),
-        0
-    );
+    let result = user_info_request(tsp, "TSPI_lineAnswer", 53, 0xBAD_CA11);
     refused(
         "lineAnswer of an invalid call",
         53,

@@ -574,9 +574,6 @@ pub struct CallView {
     pub app_specific: u32,
 }
 
-/// Why the model refused a TAPI request synchronously.
-pub type Refusal = i32;
-
 /// The whole line and call state of the provider.
 #[derive(Debug)]
 pub struct Model {
@@ -827,7 +824,7 @@ impl Model {
 
     /// `TSPI_providerCreateLineDevice`: TAPI assigned `device_id` to the line announced with
     /// `temp_id`.
-    pub fn create_line(&mut self, temp_id: usize, device_id: u32) -> Result<(), Refusal> {
+    pub fn create_line(&mut self, temp_id: usize, device_id: u32) -> Result<(), i32> {
         let line = self
             .lines
             .iter_mut()
@@ -842,7 +839,7 @@ impl Model {
         &mut self,
         device_id: u32,
         ht_line: usize,
-    ) -> Result<(usize, Vec<Output>), Refusal> {
+    ) -> Result<(usize, Vec<Output>), i32> {
         let slot = self.slot_of_device(device_id).ok_or(err::BADDEVICEID)?;
         if self.lines[slot].open.is_some() {
             return Err(err::ALLOCATED);
@@ -860,7 +857,7 @@ impl Model {
 
     /// `TSPI_lineClose`: stops the monitor, forgets the line's calls and fails its pending
     /// requests.
-    pub fn close_line(&mut self, line: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn close_line(&mut self, line: usize) -> Result<Vec<Output>, i32> {
         let slot = self.slot_of_line(line).ok_or(err::INVALLINEHANDLE)?;
         let mut out = Vec::new();
         let invokes: Vec<u16> = self
@@ -909,7 +906,7 @@ impl Model {
     }
 
     /// `TSPI_lineCloseCall`: TAPI is done with the call.
-    pub fn close_call(&mut self, call: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn close_call(&mut self, call: usize) -> Result<Vec<Output>, i32> {
         let removed = self.calls.remove(&call).ok_or(err::INVALCALLHANDLE)?;
         for other in self.calls.values_mut() {
             other
@@ -932,7 +929,7 @@ impl Model {
         line: usize,
         ht_call: usize,
         to: &str,
-    ) -> Result<(usize, Vec<Output>), Refusal> {
+    ) -> Result<(usize, Vec<Output>), i32> {
         let slot = self.slot_of_line(line).ok_or(err::INVALLINEHANDLE)?;
         let to = to.trim();
         if to.is_empty() {
@@ -959,13 +956,13 @@ impl Model {
     }
 
     /// `TSPI_lineAnswer`.
-    pub fn answer(&mut self, request: u32, call: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn answer(&mut self, request: u32, call: usize) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, &[call_state::OFFERING, call_state::ACCEPTED])?;
         self.plain(request, call, Request::AnswerCall(connection))
     }
 
     /// `TSPI_lineDrop`.
-    pub fn drop_call(&mut self, request: u32, call: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn drop_call(&mut self, request: u32, call: usize) -> Result<Vec<Output>, i32> {
         let connection = self.connection(call)?;
         if self.calls[&call].state == call_state::IDLE {
             return Err(err::INVALCALLSTATE);
@@ -974,13 +971,13 @@ impl Model {
     }
 
     /// `TSPI_lineHold`.
-    pub fn hold(&mut self, request: u32, call: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn hold(&mut self, request: u32, call: usize) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, &[call_state::CONNECTED])?;
         self.plain(request, call, Request::HoldCall(connection))
     }
 
     /// `TSPI_lineUnhold`.
-    pub fn unhold(&mut self, request: u32, call: usize) -> Result<Vec<Output>, Refusal> {
+    pub fn unhold(&mut self, request: u32, call: usize) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, HELD_STATES)?;
         self.plain(request, call, Request::RetrieveCall(connection))
     }
@@ -991,7 +988,7 @@ impl Model {
         request: u32,
         active: usize,
         held: usize,
-    ) -> Result<Vec<Output>, Refusal> {
+    ) -> Result<Vec<Output>, i32> {
         let active_connection = self.connection_in(active, &[call_state::CONNECTED])?;
         let held_connection = self.connection_in(held, HELD_STATES)?;
         self.plain(
@@ -1010,7 +1007,7 @@ impl Model {
         request: u32,
         call: usize,
         to: &str,
-    ) -> Result<Vec<Output>, Refusal> {
+    ) -> Result<Vec<Output>, i32> {
         let active = self.connection_in(
             call,
             &[
@@ -1024,12 +1021,7 @@ impl Model {
     }
 
     /// `TSPI_lineRedirect`: DeflectCall of an offering call.
-    pub fn redirect(
-        &mut self,
-        request: u32,
-        call: usize,
-        to: &str,
-    ) -> Result<Vec<Output>, Refusal> {
+    pub fn redirect(&mut self, request: u32, call: usize, to: &str) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, &[call_state::OFFERING, call_state::ACCEPTED])?;
         let to = non_empty(to)?;
         self.plain(
@@ -1043,12 +1035,7 @@ impl Model {
     }
 
     /// `TSPI_lineDial` on a connected call sends the digits as DTMF.
-    pub fn dial(
-        &mut self,
-        request: u32,
-        call: usize,
-        digits: &str,
-    ) -> Result<Vec<Output>, Refusal> {
+    pub fn dial(&mut self, request: u32, call: usize, digits: &str) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, &[call_state::CONNECTED])?;
         let digits = non_empty(digits)?;
         self.plain(
@@ -1070,7 +1057,7 @@ impl Model {
         call: usize,
         consult: usize,
         conference: Option<usize>,
-    ) -> Result<(Option<usize>, Vec<Output>), Refusal> {
+    ) -> Result<(Option<usize>, Vec<Output>), i32> {
         let first = self.connection(call)?;
         let second = self.connection(consult)?;
         if call == consult || self.calls[&call].slot != self.calls[&consult].slot {
@@ -1128,7 +1115,7 @@ impl Model {
         call: usize,
         end_to_end: u32,
         digits: &str,
-    ) -> Result<Vec<Output>, Refusal> {
+    ) -> Result<Vec<Output>, i32> {
         let connection = self.connection_in(call, &[call_state::CONNECTED])?;
         let digits = non_empty(digits)?;
         let slot = self.calls[&call].slot;
@@ -1150,7 +1137,7 @@ impl Model {
         request: u32,
         line: usize,
         entries: Option<Vec<ForwardEntry>>,
-    ) -> Result<Vec<Output>, Refusal> {
+    ) -> Result<Vec<Output>, i32> {
         let slot = self.slot_of_line(line).ok_or(err::INVALLINEHANDLE)?;
         self.require_link(slot)?;
         let device = self.lines[slot].device.id.clone();
@@ -1213,7 +1200,7 @@ impl Model {
     }
 
     /// `TSPI_lineSetAppSpecific`.
-    pub fn set_app_specific(&mut self, call: usize, value: u32) -> Result<Vec<Output>, Refusal> {
+    pub fn set_app_specific(&mut self, call: usize, value: u32) -> Result<Vec<Output>, i32> {
         let found = self.calls.get_mut(&call).ok_or(err::INVALCALLHANDLE)?;
         found.view.app_specific = value;
         let mut out = Vec::new();
@@ -1533,7 +1520,7 @@ impl Model {
         }
     }
 
-    fn plain(&mut self, request: u32, call: usize, csta: Request) -> Result<Vec<Output>, Refusal> {
+    fn plain(&mut self, request: u32, call: usize, csta: Request) -> Result<Vec<Output>, i32> {
         let slot = self.calls[&call].slot;
         self.require_link(slot)?;
         let invoke = self.track(Some(request), slot, PendingKind::Plain);
@@ -1543,7 +1530,7 @@ impl Model {
         }])
     }
 
-    fn connection(&self, call: usize) -> Result<Connection, Refusal> {
+    fn connection(&self, call: usize) -> Result<Connection, i32> {
         let found = self.calls.get(&call).ok_or(err::INVALCALLHANDLE)?;
         if !found.introduced {
             return Err(err::INVALCALLHANDLE);
@@ -1555,7 +1542,7 @@ impl Model {
         })
     }
 
-    fn connection_in(&self, call: usize, states: &[u32]) -> Result<Connection, Refusal> {
+    fn connection_in(&self, call: usize, states: &[u32]) -> Result<Connection, i32> {
         let connection = self.connection(call)?;
         if !states.contains(&self.calls[&call].state) {
             return Err(err::INVALCALLSTATE);
@@ -1565,7 +1552,7 @@ impl Model {
 
     /// Requests need the link and a monitor that is started or starting: the gateway answers
     /// MonitorStart before it handles a later request, so its events are recognised.
-    fn require_link(&self, slot: usize) -> Result<(), Refusal> {
+    fn require_link(&self, slot: usize) -> Result<(), i32> {
         let monitored = matches!(
             self.lines[slot].open.as_ref().map(|open| &open.monitor),
             Some(Monitor::Active(_)) | Some(Monitor::Starting)
@@ -1875,7 +1862,7 @@ fn features_in(state: u32) -> u32 {
     }
 }
 
-fn non_empty(text: &str) -> Result<String, Refusal> {
+fn non_empty(text: &str) -> Result<String, i32> {
     let text = text.trim();
     if text.is_empty() {
         Err(err::INVALADDRESS)

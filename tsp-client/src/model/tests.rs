@@ -170,6 +170,27 @@ impl Fixture {
         });
     }
 
+    /// c1 (x1) with 202 held for `cause`, c2 (x2) connected to 203: ready to transfer or
+    /// conference.
+    fn consult(&mut self, cause: Cause) {
+        self.connect("202");
+        self.event(CallEvent::Held {
+            call: "x1".to_owned(),
+            holding: known("201"),
+            cause,
+        });
+        self.event(CallEvent::ServiceInitiated {
+            call: "x2".to_owned(),
+        });
+        self.event(CallEvent::Established {
+            call: "x2".to_owned(),
+            answering: known("203"),
+            calling: known("201"),
+            called: known("203"),
+            cause: Cause::Normal,
+        });
+    }
+
     fn send_invoke(out: &[Output]) -> u16 {
         match out {
             [Output::Send { invoke, .. }] => *invoke,
@@ -500,22 +521,7 @@ fn transferred_as_remaining_party_follows_the_new_call_id() {
 #[test]
 fn transferring_device_loses_both_calls() {
     let mut f = Fixture::new();
-    f.connect("202");
-    f.event(CallEvent::Held {
-        call: "x1".to_owned(),
-        holding: known("201"),
-        cause: Cause::Consultation,
-    });
-    f.event(CallEvent::ServiceInitiated {
-        call: "x2".to_owned(),
-    });
-    f.event(CallEvent::Established {
-        call: "x2".to_owned(),
-        answering: known("203"),
-        calling: known("201"),
-        called: known("203"),
-        cause: Cause::Normal,
-    });
+    f.consult(Cause::Consultation);
     let out = f.event(CallEvent::Transferred {
         primary_old: "x1".to_owned(),
         secondary_old: Some("x2".to_owned()),
@@ -529,22 +535,7 @@ fn transferring_device_loses_both_calls() {
 #[test]
 fn conference_set_up_at_the_phone_creates_a_parent_call() {
     let mut f = Fixture::new();
-    f.connect("202");
-    f.event(CallEvent::Held {
-        call: "x1".to_owned(),
-        holding: known("201"),
-        cause: Cause::Normal,
-    });
-    f.event(CallEvent::ServiceInitiated {
-        call: "x2".to_owned(),
-    });
-    f.event(CallEvent::Established {
-        call: "x2".to_owned(),
-        answering: known("203"),
-        calling: known("201"),
-        called: known("203"),
-        cause: Cause::Normal,
-    });
+    f.consult(Cause::Normal);
     let out = f.event(CallEvent::Conferenced {
         primary_old: "x1".to_owned(),
         secondary_old: Some("x2".to_owned()),
@@ -723,22 +714,7 @@ fn requests_in_the_wrong_state_or_with_bad_handles_are_refused() {
 #[test]
 fn complete_transfer_uses_the_held_call_whichever_argument_it_is() {
     let mut f = Fixture::new();
-    f.connect("202");
-    f.event(CallEvent::Held {
-        call: "x1".to_owned(),
-        holding: known("201"),
-        cause: Cause::Normal,
-    });
-    f.event(CallEvent::ServiceInitiated {
-        call: "x2".to_owned(),
-    });
-    f.event(CallEvent::Established {
-        call: "x2".to_owned(),
-        answering: known("203"),
-        calling: known("201"),
-        called: known("203"),
-        cause: Cause::Normal,
-    });
+    f.consult(Cause::Normal);
     let (c1, c2) = (f.handle("c1"), f.handle("c2"));
     let (conference, out) = f.model.complete_transfer(9, c2, c1, None).unwrap();
     assert_eq!(conference, None);
