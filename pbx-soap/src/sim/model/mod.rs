@@ -266,6 +266,9 @@ pub struct Model {
     by_h323: HashMap<String, usize>,
     by_number: HashMap<(usize, String), usize>,
     by_full_number: HashMap<String, usize>,
+    /// Live objects in `FindUser` order: (lower-case name, name, index), by cn and by h323.
+    cn_order: Vec<(String, String, usize)>,
+    h323_order: Vec<(String, String, usize)>,
 }
 
 impl Model {
@@ -300,6 +303,8 @@ impl Model {
             by_h323: HashMap::new(),
             by_number: HashMap::new(),
             by_full_number: HashMap::new(),
+            cn_order: Vec::new(),
+            h323_order: Vec::new(),
         };
         model.reindex();
         model
@@ -591,28 +596,18 @@ impl Model {
             };
         }
         let by_h323 = query.cn.is_empty() && !query.h323.is_empty();
-        let start = if by_h323 { &query.h323 } else { &query.cn };
-        let key = |index: usize| {
-            let config = &self.objects[index].config;
-            let name = if by_h323 { &config.h323 } else { &config.cn };
-            (name.to_lowercase(), name.clone())
+        let (order, start) = if by_h323 {
+            (&self.h323_order, &query.h323)
+        } else {
+            (&self.cn_order, &query.cn)
         };
-        let mut ordered: Vec<(String, String, usize)> = (0..self.objects.len())
-            .filter(visible)
-            .map(|index| {
-                let (folded, name) = key(index);
-                (folded, name, index)
-            })
-            .collect();
-        ordered.sort();
         let folded_start = start.to_lowercase();
-        ordered
-            .into_iter()
-            .filter(|(folded, name, _)| {
-                folded.as_str() >= folded_start.as_str() && !(query.next && name == start)
-            })
+        let first = order.partition_point(|(folded, _, _)| folded.as_str() < folded_start.as_str());
+        order[first..]
+            .iter()
+            .filter(|(_, name, index)| visible(index) && !(query.next && name == start))
             .take(count)
-            .map(|(_, _, index)| self.user_info(index, query.flags, false))
+            .map(|(_, _, index)| self.user_info(*index, query.flags, false))
             .collect()
     }
 
@@ -876,18 +871,25 @@ impl Model {
         self.by_h323.get(h323).copied()
     }
 
-    /// Rebuilds the lookup tables after the set of objects or their names changed.
+    /// Rebuilds the lookup tables after the set of objects or their names changed (rare:
+    /// start and `Admin` changes), so lookups and `FindUser` pages need no scan or sort.
     fn reindex(&mut self) {
         self.by_cn.clear();
         self.by_h323.clear();
         self.by_number.clear();
         self.by_full_number.clear();
+        self.cn_order.clear();
+        self.h323_order.clear();
         for (index, object) in self.objects.iter().enumerate() {
             let config = &object.config;
             if object.deleted {
                 continue;
             }
             self.by_cn.insert(config.cn.clone(), index);
+            self.cn_order
+                .push((config.cn.to_lowercase(), config.cn.clone(), index));
+            self.h323_order
+                .push((config.h323.to_lowercase(), config.h323.clone(), index));
             if !config.h323.is_empty() {
                 self.by_h323.insert(config.h323.clone(), index);
             }
@@ -898,6 +900,8 @@ impl Model {
                 self.by_full_number.entry(full).or_insert(index);
             }
         }
+        self.cn_order.sort();
+        self.h323_order.sort();
     }
 
     /// Finds an object by long name, `h323` name or number (from the root node).
