@@ -12,6 +12,7 @@ use pbx_soap::envelope::{FindUserRequest, WsdlVersion};
 use pbx_soap::error::Error;
 use pbx_soap::records::{Presence, PresenceStatus};
 use pbx_soap::sim::{Directory, SimConfig, SimHandle};
+
 use sim_support::{Monitor, quick, start};
 
 async fn demo(wsdl: WsdlVersion) -> (SimHandle, Monitor) {

@@ -14,8 +14,9 @@ use pbx_soap::envelope::{
 };
 use pbx_soap::error::Error;
 use pbx_soap::sim::{AuthMode, Directory, SimConfig, TlsPem};
-use sim_support::{Monitor, Raw, client, line, quick, start};
 use tokio::time::{Instant, timeout};
+
+use sim_support::{Monitor, Raw, client, line, quick, start};
 
 const SOAP: &str = "/PBX0/user.soap";
 const ADMIN: Option<(&str, &str)> = Some(("admin", "ip800"));

@@ -11,6 +11,8 @@ use crate::sim::SimError;
 
 /// How the simulator challenges HTTP clients (spec §2: the PBX supports Digest, and Basic only
 /// when the box option "allow HTTP basic authentication" is on).
+///
+/// Exhaustive: these are the two schemes of HTTP authentication the PBX speaks.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub enum AuthMode {
     /// Challenge with Basic; Basic and Digest credentials are both accepted.

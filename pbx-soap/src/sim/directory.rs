@@ -46,6 +46,7 @@ pub struct Node {
 
 /// The type of a PBX object (`UserInfo.type`).
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+#[non_exhaustive]
 pub enum ObjectKind {
     /// `broadcast`: a group object whose calls ring every registered member.
     Broadcast,
@@ -91,6 +92,7 @@ impl ObjectKind {
 
 /// How a device behaves when the PBX places a `UserCall` for it (spec §5.3).
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+#[non_exhaustive]
 pub enum DeviceKind {
     /// An innovaphone phone: it dials the destination itself on a remote-control request, and
     /// honours `UserConnect`.
@@ -115,6 +117,8 @@ pub struct DeviceConfig {
 }
 
 /// The kinds of call forward (`<cd type="...">`).
+///
+/// Exhaustive: the PBX has exactly these three.
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum ForwardKind {
     /// `cfb`: forward when busy.
@@ -385,6 +389,12 @@ pub(crate) fn derived_guid(cn: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DirectoryError {
+    /// The TOML parsed but describes an inconsistent PBX.
+    #[error("invalid directory: {}", DisplayProblems(problems))]
+    Invalid {
+        /// Every problem found.
+        problems: Vec<DirectoryProblem>,
+    },
     /// The file could not be read.
     #[error("cannot read directory file {}", path.display())]
     Read {
@@ -396,12 +406,6 @@ pub enum DirectoryError {
     /// The text is not TOML of the expected shape.
     #[error("invalid directory TOML")]
     Toml(#[source] toml::de::Error),
-    /// The TOML parsed but describes an inconsistent PBX.
-    #[error("invalid directory: {}", DisplayProblems(problems))]
-    Invalid {
-        /// Every problem found.
-        problems: Vec<DirectoryProblem>,
-    },
 }
 
 /// One consistency problem of a directory.
@@ -413,6 +417,16 @@ pub enum DirectoryProblem {
     DuplicateCn {
         /// The long name.
         cn: String,
+    },
+    /// Two objects share an `h323` name.
+    #[error("objects `{first}` and `{second}` share h323 name `{h323}`")]
+    DuplicateH323 {
+        /// The name.
+        h323: String,
+        /// The object configured first.
+        first: String,
+        /// The object configured second.
+        second: String,
     },
     /// Two nodes share a name.
     #[error("duplicate node `{name}`")]
@@ -432,27 +446,9 @@ pub enum DirectoryProblem {
         /// The object configured second.
         second: String,
     },
-    /// Two objects share an `h323` name.
-    #[error("objects `{first}` and `{second}` share h323 name `{h323}`")]
-    DuplicateH323 {
-        /// The name.
-        h323: String,
-        /// The object configured first.
-        first: String,
-        /// The object configured second.
-        second: String,
-    },
     /// An object has an empty long name.
     #[error("an object has an empty cn")]
     EmptyCn,
-    /// A GUID is not 32 hex characters.
-    #[error("object `{cn}`: guid `{guid}` is not 32 hex characters")]
-    InvalidGuid {
-        /// The object.
-        cn: String,
-        /// The value.
-        guid: String,
-    },
     /// A device's hardware id is empty or used twice.
     #[error("object `{cn}`: device hw `{hw}` is empty or used twice")]
     InvalidDevice {
@@ -460,6 +456,14 @@ pub enum DirectoryProblem {
         cn: String,
         /// The hardware id.
         hw: String,
+    },
+    /// A GUID is not 32 hex characters.
+    #[error("object `{cn}`: guid `{guid}` is not 32 hex characters")]
+    InvalidGuid {
+        /// The object.
+        cn: String,
+        /// The value.
+        guid: String,
     },
     /// An unknown device kind.
     #[error("object `{cn}`: unknown device kind `{kind}` (phone, third-party)")]

@@ -64,18 +64,18 @@ pub enum SimError {
         /// The operating system's error.
         source: io::Error,
     },
-    /// The certificate or key PEM cannot be read.
-    #[error("cannot read the TLS certificate or key PEM")]
-    Pem(#[source] rustls_pki_types::pem::Error),
-    /// The certificate PEM holds no certificate.
-    #[error("the TLS certificate PEM holds no certificate")]
-    NoCertificate,
-    /// rustls refused the certificate and key.
-    #[error("invalid TLS certificate or key")]
-    Tls(#[source] rustls::Error),
     /// A self-signed certificate could not be generated.
     #[error("cannot generate a self-signed certificate")]
     Certificate(#[source] rcgen::Error),
+    /// The certificate PEM holds no certificate.
+    #[error("the TLS certificate PEM holds no certificate")]
+    NoCertificate,
+    /// The certificate or key PEM cannot be read.
+    #[error("cannot read the TLS certificate or key PEM")]
+    Pem(#[source] rustls_pki_types::pem::Error),
+    /// rustls refused the certificate and key.
+    #[error("invalid TLS certificate or key")]
+    Tls(#[source] rustls::Error),
 }
 
 /// Starts simulators.

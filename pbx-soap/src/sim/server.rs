@@ -52,6 +52,8 @@ pub(crate) struct DroppedByFault;
 pub(crate) struct State {
     pub(crate) model: Model,
     notifiers: HashMap<i32, Arc<Notify>>,
+    /// The model's next deadline as the timer task last learned it.
+    deadline: Option<Duration>,
 }
 
 /// Counters of injected faults; each applies to the next requests.
@@ -106,6 +108,7 @@ impl Shared {
             state: Mutex::new(State {
                 model,
                 notifiers: HashMap::new(),
+                deadline: None,
             }),
             start: Instant::now(),
             shutdown: CancellationToken::new(),
@@ -126,12 +129,16 @@ impl Shared {
     }
 
     /// Runs `f` on the model under the lock, then wakes the polls of sessions that got records
-    /// and lets the timer task recompute its deadline.
+    /// and, when the model's next deadline moved, the timer task.
     pub(crate) fn with_model<R>(&self, f: impl FnOnce(&mut Model, Duration) -> R) -> R {
         let now = self.now();
         let mut state = lock(&self.state);
         let result = f(&mut state.model, now);
-        let State { model, notifiers } = &mut *state;
+        let State {
+            model,
+            notifiers,
+            deadline,
+        } = &mut *state;
         for session in model.take_woken() {
             if let Some(notify) = notifiers.get(&session) {
                 notify.notify_one();
@@ -140,8 +147,13 @@ impl Shared {
                 notifiers.remove(&session);
             }
         }
+        let next = model.next_deadline();
+        let moved = next != *deadline;
+        *deadline = next;
         drop(state);
-        self.timer.notify_one();
+        if moved {
+            self.timer.notify_one();
+        }
         result
     }
 
@@ -267,7 +279,11 @@ where
 /// Runs the model's timers (no-answer forwards, session expiry).
 pub(crate) async fn timer_loop(shared: Arc<Shared>) {
     loop {
-        let deadline = lock(&shared.state).model.next_deadline();
+        let deadline = {
+            let mut state = lock(&shared.state);
+            state.deadline = state.model.next_deadline();
+            state.deadline
+        };
         let sleep = async {
             match deadline {
                 Some(deadline) => tokio::time::sleep_until(shared.start + deadline).await,

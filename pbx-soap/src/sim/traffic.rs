@@ -97,6 +97,16 @@ impl Default for TrafficConfig {
 #[derive(Clone, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum TrafficAction {
+    /// `who` answers.
+    Answer {
+        /// Long name or external number.
+        who: String,
+    },
+    /// `who` rejects as busy.
+    Busy {
+        /// Long name.
+        who: String,
+    },
     /// `from` dials `to`.
     Dial {
         /// Caller (long name).
@@ -111,14 +121,9 @@ pub enum TrafficAction {
         /// The called extension.
         to: String,
     },
-    /// `who` answers.
-    Answer {
+    /// `who` hangs up.
+    Hangup {
         /// Long name or external number.
-        who: String,
-    },
-    /// `who` rejects as busy.
-    Busy {
-        /// Long name.
         who: String,
     },
     /// `who` holds its peer.
@@ -134,11 +139,6 @@ pub enum TrafficAction {
     /// `who` transfers its held call to its consultation call.
     Transfer {
         /// Long name.
-        who: String,
-    },
-    /// `who` hangs up.
-    Hangup {
-        /// Long name or external number.
         who: String,
     },
 }

@@ -44,6 +44,7 @@ enum Remote {
 
 /// The role of a leg in its call.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
 pub enum LegKind {
     /// A parked call waiting at a park position (state 8).
     Parked,

@@ -51,6 +51,8 @@ pub(crate) mod cause {
 }
 
 /// Who an HTTP request authenticated as.
+///
+/// Exhaustive: the PBX knows these two kinds of login.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Identity {
     /// The administrator: every operation, any session user.
@@ -89,33 +91,13 @@ impl FromStr for CallRef {
 #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScenarioError {
-    /// The name matches no object.
-    #[error("no object `{name}` in the directory")]
-    UnknownObject {
-        /// The name as given.
-        name: String,
-    },
-    /// The object has no such device.
-    #[error("object `{who}` has no device `{device}`")]
-    UnknownDevice {
+    /// The object is homed at another location; its calls happen on that PBX.
+    #[error("`{who}` is homed at location `{loc}`; its calls happen on that PBX")]
+    Foreign {
         /// The object.
         who: String,
-        /// The hardware id.
-        device: String,
-    },
-    /// The call does not exist (any more).
-    #[error("no call {call}")]
-    UnknownCall {
-        /// The call.
-        call: CallRef,
-    },
-    /// The party has no leg in the call.
-    #[error("`{who}` has no leg in call {call}")]
-    NotInCall {
-        /// The call.
-        call: CallRef,
-        /// The party as given.
-        who: String,
+        /// Its location.
+        loc: String,
     },
     /// The party's leg is not in a state that allows the action.
     #[error("`{who}` cannot {action} in call {call} in state {state:#x}")]
@@ -129,23 +111,23 @@ pub enum ScenarioError {
         /// The leg's state bitfield.
         state: i32,
     },
+    /// The PBX has no trunk (`gw` object with a prefix) for external calls.
+    #[error("the directory has no trunk for external calls")]
+    NoTrunk,
+    /// The party has no leg in the call.
+    #[error("`{who}` has no leg in call {call}")]
+    NotInCall {
+        /// The call.
+        call: CallRef,
+        /// The party as given.
+        who: String,
+    },
     /// The object has no registered device to act with.
     #[error("`{who}` has no registered device")]
     NotRegistered {
         /// The object.
         who: String,
     },
-    /// The object is homed at another location; its calls happen on that PBX.
-    #[error("`{who}` is homed at location `{loc}`; its calls happen on that PBX")]
-    Foreign {
-        /// The object.
-        who: String,
-        /// Its location.
-        loc: String,
-    },
-    /// The PBX has no trunk (`gw` object with a prefix) for external calls.
-    #[error("the directory has no trunk for external calls")]
-    NoTrunk,
     /// The park position is taken.
     #[error("park position {position} at `{at}` is taken")]
     ParkPositionTaken {
@@ -153,6 +135,26 @@ pub enum ScenarioError {
         at: String,
         /// The position.
         position: i32,
+    },
+    /// The call does not exist (any more).
+    #[error("no call {call}")]
+    UnknownCall {
+        /// The call.
+        call: CallRef,
+    },
+    /// The object has no such device.
+    #[error("object `{who}` has no device `{device}`")]
+    UnknownDevice {
+        /// The object.
+        who: String,
+        /// The hardware id.
+        device: String,
+    },
+    /// The name matches no object.
+    #[error("no object `{name}` in the directory")]
+    UnknownObject {
+        /// The name as given.
+        name: String,
     },
 }
 
