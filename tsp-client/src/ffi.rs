@@ -47,6 +47,11 @@ const STATE_KEY: &str = "SOFTWARE\\cti-gateway\\TSP\\State";
 const LINE_IDS_VALUE: &str = "LineIds";
 /// The provider's file name as registered with TAPI.
 const PROVIDER_FILE: &str = "cti-gateway.tsp";
+/// `LINEDIGITMODE_DTMF` and `LINEDIGITMODE_DTMFEND`: the modes GenerateDigits can send.
+const LINEDIGITMODE_DTMF: u32 = 0x2;
+const LINEDIGITMODE_DTMFEND: u32 = 0x4;
+/// `LINEERR_INVALDIGITMODE`.
+const LINEERR_INVALDIGITMODE: i32 = 0x8000_0027_u32 as i32;
 /// `MAX_PATH`: the size TAPI guarantees for the UI DLL name buffer.
 const MAX_PATH: usize = 260;
 /// Longest string read from a TAPI pointer (TAPI's own limits are far lower).
@@ -1429,11 +1434,14 @@ pub unsafe extern "system" fn TSPI_lineForward(
 pub unsafe extern "system" fn TSPI_lineGenerateDigits(
     call: usize,
     end_to_end_id: u32,
-    _digit_mode: u32,
+    digit_mode: u32,
     digits: *const u16,
     _duration: u32,
 ) -> i32 {
     boundary("TSPI_lineGenerateDigits", || {
+        if digit_mode != LINEDIGITMODE_DTMF && digit_mode != LINEDIGITMODE_DTMFEND {
+            return LINEERR_INVALDIGITMODE;
+        }
         let digits = match wide(digits) {
             Some(digits) => digits,
             // Cancelling: digits are handed to the gateway at once, nothing is left to cancel.

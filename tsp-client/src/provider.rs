@@ -57,6 +57,8 @@ struct Shared {
 struct State {
     model: Model,
     link: Option<LinkSender>,
+    /// Calls TAPI refused at LINE_NEWCALL (it wrote no handle): forgotten at the next chance.
+    refused: Arc<Mutex<Vec<usize>>>,
     dispatch: Sender<Job>,
     store: Box<dyn LineIdStore>,
 }
@@ -76,15 +78,18 @@ impl Provider {
         callbacks: Box<dyn Callbacks>,
     ) -> Self {
         let (dispatch, jobs) = mpsc::channel();
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let dispatcher_refused = Arc::clone(&refused);
         let dispatcher = thread::Builder::new()
             .name("tsp-dispatcher".to_owned())
-            .spawn(move || dispatch_loop(&jobs, callbacks))
+            .spawn(move || dispatch_loop(&jobs, callbacks, &dispatcher_refused))
             .map_err(|error| tracing::error!(%error, "cannot start the dispatcher thread"))
             .ok();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 model,
                 link: None,
+                refused,
                 dispatch,
                 store,
             }),
@@ -208,6 +213,15 @@ impl State {
     /// Queues the model's outputs; called with the state lock held, so the order of requests
     /// on the wire and of callbacks is the order the model produced them.
     fn perform(&mut self, outputs: Vec<Output>) {
+        let refused: Vec<usize> = self
+            .refused
+            .lock()
+            .map(|mut refused| refused.drain(..).collect())
+            .unwrap_or_default();
+        for call in refused {
+            // TAPI never knew the call, so the ForgetCall output has no one to tell.
+            let _ = self.model.close_call(call);
+        }
         let mut queue: std::collections::VecDeque<Output> = outputs.into();
         while let Some(output) = queue.pop_front() {
             match output {
@@ -238,7 +252,11 @@ impl State {
 }
 
 /// The dispatcher: performs callbacks one at a time and maps driver call handles to TAPI's.
-fn dispatch_loop(jobs: &Receiver<Job>, mut callbacks: Box<dyn Callbacks>) {
+fn dispatch_loop(
+    jobs: &Receiver<Job>,
+    mut callbacks: Box<dyn Callbacks>,
+    refused: &Mutex<Vec<usize>>,
+) {
     let mut tapi_calls: BTreeMap<usize, usize> = BTreeMap::new();
     while let Ok(Job::Output(output)) = jobs.recv() {
         match output {
@@ -247,6 +265,9 @@ fn dispatch_loop(jobs: &Receiver<Job>, mut callbacks: Box<dyn Callbacks>) {
                 let ht_call = callbacks.new_call(ht_line, call);
                 if ht_call == 0 {
                     tracing::warn!(call, "TAPI refused a new call; its events are dropped");
+                    if let Ok(mut refused) = refused.lock() {
+                        refused.push(call);
+                    }
                 } else {
                     tapi_calls.insert(call, ht_call);
                 }

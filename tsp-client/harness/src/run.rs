@@ -133,6 +133,8 @@ static VIOLATIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static INSIDE: AtomicBool = AtomicBool::new(false);
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 static NEXT_CALL: AtomicUsize = AtomicUsize::new(FIRST_TAPI_CALL);
+/// When set, the next LINE_NEWCALL is refused (TAPI writes no handle, as when overloaded).
+static REFUSE_NEXT_CALL: AtomicBool = AtomicBool::new(false);
 /// Requests that returned their id (expect one completion) or an error (expect none).
 static REQUESTS: Mutex<Vec<(u32, bool)>> = Mutex::new(Vec::new());
 
@@ -183,7 +185,7 @@ unsafe extern "system" fn line_event(
     if msg == LINE_NEWCALL {
         if p2 == 0 {
             violation("LINE_NEWCALL without a place for TAPI's handle");
-        } else {
+        } else if !REFUSE_NEXT_CALL.swap(false, Ordering::SeqCst) {
             let ht = NEXT_CALL.fetch_add(1, Ordering::SeqCst);
             // SAFETY: LINE_NEWCALL's dwParam2 is the provider's pointer-sized slot for htCall.
             unsafe { (p2 as *mut usize).write_unaligned(ht) };
@@ -934,6 +936,7 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
     incoming_call(tsp, control, hd_line)?;
     outgoing_call(tsp, hd_line)?;
     transfer_and_forward(tsp, control, hd_line)?;
+    refused_new_call(tsp, control)?;
     bad_requests(tsp, hd_line)?;
 
     // Gateway restart: out of service, then back.
@@ -1314,6 +1317,65 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
         ptr::null()
     );
     async_request("lineForward (cancel)", 42, result, 0)
+}
+
+/// TAPI refuses a LINE_NEWCALL: nothing more may be said about that call; the next call works.
+fn refused_new_call(tsp: &Tsp, control: &mut Control) -> Result<(), String> {
+    let new_calls = |r: &[Record]| {
+        r.iter()
+            .filter(|x| {
+                matches!(
+                    x,
+                    Record::Event {
+                        msg: LINE_NEWCALL,
+                        ..
+                    }
+                )
+            })
+            .count()
+    };
+    let before = new_calls(&records());
+    REFUSE_NEXT_CALL.store(true, Ordering::SeqCst);
+    let refused = control.command("ring 201 202")?;
+    wait("the refused LINE_NEWCALL", |r| new_calls(r) == before + 1)?;
+    control.command(&format!("hangup {refused} 202"))?;
+    // The handle the next LINE_NEWCALL gets, read before the call can arrive.
+    let ht_call = NEXT_CALL.load(Ordering::SeqCst);
+    let accepted = control.command("ring 201 203")?;
+    let records = wait("OFFERING of the call after the refused one", |r| {
+        state_events(r, ht_call, OFFERING) == 1
+    })?;
+    expect(
+        !records.iter().any(|x| {
+            matches!(
+                x,
+                Record::Event {
+                    msg: LINE_CALLSTATE,
+                    ht_call: 0,
+                    ..
+                }
+            )
+        }),
+        "no LINE_CALLSTATE for a call TAPI refused",
+    )?;
+    let hd_call = records
+        .iter()
+        .rev()
+        .find_map(|x| match x {
+            Record::Event {
+                msg: LINE_NEWCALL,
+                p1,
+                ..
+            } => Some(*p1),
+            _ => None,
+        })
+        .ok_or("no LINE_NEWCALL")?;
+    control.command(&format!("hangup {accepted} 203"))?;
+    wait("IDLE after the caller hung up", |r| {
+        state_events(r, ht_call, IDLE) == 1
+    })?;
+    let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
+    expect(result == 0, format!("lineCloseCall gave {result:#x}"))
 }
 
 fn bad_requests(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
