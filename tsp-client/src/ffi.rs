@@ -175,14 +175,6 @@ fn fill(pointer: *mut c_void, write: impl FnOnce(&mut [u8]) -> Result<(), Struct
     }
 }
 
-fn version_of_line(line: usize) -> u32 {
-    global()
-        .versions
-        .iter()
-        .find(|(handle, _)| *handle == line)
-        .map_or(version::V3_0, |(_, version)| *version)
-}
-
 // ---- The callbacks, for the dispatcher thread ----
 
 struct TapiCallbacks {
@@ -648,19 +640,19 @@ pub extern "system" fn TSPI_providerCreateLineDevice(temp_id: usize, device_id: 
 /// `TSPI_providerConfig` (obsolete; its presence lets the control panel list the provider).
 #[no_mangle]
 pub extern "system" fn TSPI_providerConfig(_owner: usize, _permanent_provider_id: u32) -> i32 {
-    0
+    boundary("TSPI_providerConfig", || 0)
 }
 
 /// `TSPI_providerInstall` (obsolete; see `TSPI_providerConfig`).
 #[no_mangle]
 pub extern "system" fn TSPI_providerInstall(_owner: usize, _permanent_provider_id: u32) -> i32 {
-    0
+    boundary("TSPI_providerInstall", || 0)
 }
 
 /// `TSPI_providerRemove` (obsolete; see `TSPI_providerConfig`).
 #[no_mangle]
 pub extern "system" fn TSPI_providerRemove(_owner: usize, _permanent_provider_id: u32) -> i32 {
-    0
+    boundary("TSPI_providerRemove", || 0)
 }
 
 /// `TSPI_providerGenericDialogData`: the provider opens no dialogs.
@@ -671,7 +663,7 @@ pub extern "system" fn TSPI_providerGenericDialogData(
     _params: *mut c_void,
     _size: u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_providerGenericDialogData", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_providerUIIdentify`: the UI DLL is the provider itself.
@@ -734,7 +726,7 @@ pub unsafe extern "system" fn TUISPI_providerRemove(
     _owner: usize,
     _permanent_provider_id: u32,
 ) -> i32 {
-    0
+    boundary("TUISPI_providerRemove", || 0)
 }
 
 /// `TUISPI_providerConfig`: configuration lives in the registry (README); no dialog.
@@ -747,7 +739,7 @@ pub unsafe extern "system" fn TUISPI_providerConfig(
     _owner: usize,
     _permanent_provider_id: u32,
 ) -> i32 {
-    0
+    boundary("TUISPI_providerConfig", || 0)
 }
 
 /// Whether `cti-gateway.tsp` is already listed under TAPI's Providers key.
@@ -985,24 +977,28 @@ pub unsafe extern "system" fn TSPI_lineGetCallAddressID(call: usize, address_id:
 #[no_mangle]
 pub unsafe extern "system" fn TSPI_lineGetCallInfo(call: usize, info: *mut c_void) -> i32 {
     boundary("TSPI_lineGetCallInfo", || {
-        let line = with_provider(|provider| {
-            provider
-                .read(|model| model.line_of_call(call))
-                .map_or(0, |line| line as i32)
+        let global = global();
+        let provider = match &global.provider {
+            Some(provider) => provider,
+            None => return err::OPERATIONFAILED,
+        };
+        let found = provider.read(|model| {
+            let view = model.call(call)?;
+            Some((view, model.line_of_call(call), model.device_names()))
         });
-        let tspi_version = version_of_line(line as usize);
-        with_provider(|provider| {
-            let found =
-                provider.read(|model| model.call(call).map(|view| (view, model.device_names())));
-            match found {
-                Some((view, names)) => {
-                    let name_of = |number: &str| names.get(number).cloned();
-                    fill(info, |buf| {
-                        structs::call_info(buf, tspi_version, &view, &name_of)
-                    })
-                }
-                None => err::INVALCALLHANDLE,
-            }
+        let (view, line, names) = match found {
+            Some(found) => found,
+            None => return err::INVALCALLHANDLE,
+        };
+        // The structure's size depends on the version negotiated when the line was opened.
+        let tspi_version = global
+            .versions
+            .iter()
+            .find(|(handle, _)| Some(*handle) == line)
+            .map_or(version::V3_0, |(_, version)| *version);
+        let name_of = |number: &str| names.get(number).cloned();
+        fill(info, |buf| {
+            structs::call_info(buf, tspi_version, &view, &name_of)
         })
     })
 }
@@ -1096,23 +1092,25 @@ pub extern "system" fn TSPI_lineNegotiateExtVersion(
     _high: u32,
     _version: *mut u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineNegotiateExtVersion", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineSelectExtVersion`: only "no extension" (0) can be selected.
 #[no_mangle]
 pub extern "system" fn TSPI_lineSelectExtVersion(_line: usize, ext_version: u32) -> i32 {
-    if ext_version == 0 {
-        0
-    } else {
-        err::OPERATIONUNAVAIL
-    }
+    boundary("TSPI_lineSelectExtVersion", || {
+        if ext_version == 0 {
+            0
+        } else {
+            err::OPERATIONUNAVAIL
+        }
+    })
 }
 
 /// `TSPI_lineSetDefaultMediaDetection`: every call is interactive voice; TAPI filters.
 #[no_mangle]
 pub extern "system" fn TSPI_lineSetDefaultMediaDetection(_line: usize, _media_modes: u32) -> i32 {
-    0
+    boundary("TSPI_lineSetDefaultMediaDetection", || 0)
 }
 
 /// `TSPI_lineSetStatusMessages`: the provider reports everything; TAPI filters per app.
@@ -1122,7 +1120,7 @@ pub extern "system" fn TSPI_lineSetStatusMessages(
     _line_states: u32,
     _address_states: u32,
 ) -> i32 {
-    0
+    boundary("TSPI_lineSetStatusMessages", || 0)
 }
 
 /// `TSPI_lineSetMediaMode`: only interactive voice.
@@ -1153,7 +1151,7 @@ pub extern "system" fn TSPI_lineSetAppSpecific(call: usize, value: u32) -> i32 {
 /// `TSPI_lineSetCurrentLocation`: locations do not change what the gateway dials.
 #[no_mangle]
 pub extern "system" fn TSPI_lineSetCurrentLocation(_location: u32) -> i32 {
-    0
+    boundary("TSPI_lineSetCurrentLocation", || 0)
 }
 
 /// `TSPI_lineGetCallHubTracking`: no call hub tracking.
@@ -1170,7 +1168,7 @@ pub unsafe extern "system" fn TSPI_lineGetCallHubTracking(_line: usize, info: *m
 /// `TSPI_lineSetCallHubTracking`: not available.
 #[no_mangle]
 pub extern "system" fn TSPI_lineSetCallHubTracking(_line: usize, _info: *mut c_void) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineSetCallHubTracking", || err::OPERATIONUNAVAIL)
 }
 
 // ---- Asynchronous line exports ----
@@ -1470,7 +1468,7 @@ pub extern "system" fn TSPI_lineSetupTransfer(
     _hd_consult: *mut usize,
     _params: *const c_void,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineSetupTransfer", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_linePickup`: not offered by the gateway's CSTA interface yet.
@@ -1484,7 +1482,7 @@ pub extern "system" fn TSPI_linePickup(
     _destination: *const u16,
     _group: *const u16,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_linePickup", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_linePark`: not offered by the gateway's CSTA interface yet.
@@ -1496,7 +1494,7 @@ pub extern "system" fn TSPI_linePark(
     _address: *const u16,
     _non_dir_address: *mut c_void,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_linePark", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineUnpark`: not offered by the gateway's CSTA interface yet.
@@ -1509,7 +1507,7 @@ pub extern "system" fn TSPI_lineUnpark(
     _hd_call: *mut usize,
     _address: *const u16,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineUnpark", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineDevSpecific`: no vendor extensions.
@@ -1522,7 +1520,7 @@ pub extern "system" fn TSPI_lineDevSpecific(
     _params: *mut c_void,
     _size: u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineDevSpecific", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineDevSpecificFeature`: no vendor extensions.
@@ -1534,7 +1532,7 @@ pub extern "system" fn TSPI_lineDevSpecificFeature(
     _params: *mut c_void,
     _size: u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineDevSpecificFeature", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineSendUserUserInfo`: user-user information does not reach the PBX.
@@ -1545,7 +1543,7 @@ pub extern "system" fn TSPI_lineSendUserUserInfo(
     _info: *const u8,
     _size: u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineSendUserUserInfo", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineSetCallData`: call data does not reach the PBX.
@@ -1556,7 +1554,7 @@ pub extern "system" fn TSPI_lineSetCallData(
     _data: *mut c_void,
     _size: u32,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineSetCallData", || err::OPERATIONUNAVAIL)
 }
 
 /// `TSPI_lineSetCallParams`: bearer mode and rate are fixed (voice).
@@ -1569,5 +1567,5 @@ pub extern "system" fn TSPI_lineSetCallParams(
     _max_rate: u32,
     _dial_params: *const c_void,
 ) -> i32 {
-    err::OPERATIONUNAVAIL
+    boundary("TSPI_lineSetCallParams", || err::OPERATIONUNAVAIL)
 }

@@ -587,7 +587,6 @@ pub struct Model {
     /// Every device the gateway reported (id → name), also those the filter hides.
     gateway_devices: BTreeMap<String, String>,
     link_up: bool,
-    device_id_base: u32,
     next_handle: usize,
     next_invoke: u16,
     next_call_id: u32,
@@ -694,7 +693,6 @@ impl Model {
             filter,
             gateway_devices: BTreeMap::new(),
             link_up: false,
-            device_id_base: 0,
             next_handle: 0x1000,
             next_invoke: 1,
             next_call_id: 1,
@@ -709,7 +707,6 @@ impl Model {
 
     /// Numbers the initial lines `base..base+count` (from `TSPI_providerInit`).
     pub fn set_device_id_base(&mut self, base: u32) {
-        self.device_id_base = base;
         for (index, line) in self.lines.iter_mut().enumerate() {
             if line.temp_id.is_none() {
                 line.tapi_id = Some(base.wrapping_add(u32::try_from(index).unwrap_or(0)));

@@ -129,10 +129,10 @@ pub mod call_state {
     pub const ONHOLDPENDTRANSFER: u32 = 0x2000;
     /// `LINECALLSTATE_DISCONNECTED`
     pub const DISCONNECTED: u32 = 0x4000;
-    /// Every state the provider reports (LINEADDRESSCAPS.dwCallStates).
+    /// Every state the provider reports (LINEADDRESSCAPS.dwCallStates). ACCEPTED (lineAccept)
+    /// and ONHOLDPENDCONF (lineSetupConference) belong to services the provider does not offer.
     pub const ALL_REPORTED: u32 = IDLE
         | OFFERING
-        | ACCEPTED
         | DIALTONE
         | DIALING
         | RINGBACK
@@ -141,7 +141,6 @@ pub mod call_state {
         | PROCEEDING
         | ONHOLD
         | CONFERENCED
-        | ONHOLDPENDCONF
         | ONHOLDPENDTRANSFER
         | DISCONNECTED;
 }
@@ -178,14 +177,12 @@ pub mod disconnect_mode {
     pub const CANCELLED: u32 = 0x80000;
     /// Every mode the provider reports (LINEADDRESSCAPS.dwDisconnectModes).
     pub const ALL_REPORTED: u32 = NORMAL
-        | UNKNOWN
         | REJECT
         | PICKUP
         | FORWARDED
         | BUSY
         | NOANSWER
         | BADADDRESS
-        | UNREACHABLE
         | CONGESTION
         | INCOMPATIBLE
         | UNAVAIL
