@@ -41,6 +41,7 @@ const IDLE: usize = 0x1;
 const OFFERING: usize = 0x2;
 const CONNECTED: usize = 0x100;
 const ONHOLD: usize = 0x400;
+const CONFERENCED: usize = 0x800;
 const OUTOFSERVICE: usize = 0x80;
 const INSERVICE: usize = 0x40;
 
@@ -937,6 +938,10 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
     outgoing_call(tsp, hd_line)?;
     transfer_and_forward(tsp, control, hd_line)?;
     refused_new_call(tsp, control)?;
+    let held = consultation(tsp, control, hd_line, 60)?;
+    complete_transfer(tsp, held, 0)?;
+    let held = consultation(tsp, control, hd_line, 70)?;
+    complete_transfer(tsp, held, 0x3_0000_0100)?;
     bad_requests(tsp, hd_line)?;
 
     // Gateway restart: out of service, then back.
@@ -1317,6 +1322,137 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
         ptr::null()
     );
     async_request("lineForward (cancel)", 42, result, 0)
+}
+
+/// Two calls at line 201 as TAPI applications set up a transfer or conference (the
+/// TRANSFERHELD/TRANSFERMAKE model): an answered incoming call put on hold, and a new call.
+/// Returns (held hdCall, its htCall, consultation hdCall, its htCall).
+fn consultation(
+    tsp: &Tsp,
+    control: &mut Control,
+    hd_line: usize,
+    request: u32,
+) -> Result<(usize, usize, usize, usize), String> {
+    let ht_held = NEXT_CALL.load(Ordering::SeqCst);
+    control.command("ring 201 203")?;
+    let records = wait("OFFERING of the call to consult about", |r| {
+        state_events(r, ht_held, OFFERING) == 1
+    })?;
+    let hd_held = records
+        .iter()
+        .rev()
+        .find_map(|x| match x {
+            Record::Event {
+                msg: LINE_NEWCALL,
+                p1,
+                ..
+            } => Some(*p1),
+            _ => None,
+        })
+        .ok_or("no LINE_NEWCALL")?;
+    let result = user_info_request(tsp, "TSPI_lineAnswer", request + 1, hd_held);
+    async_request("lineAnswer", request + 1, result, 0)?;
+    wait("CONNECTED", |r| state_events(r, ht_held, CONNECTED) == 1)?;
+    let result = call!(tsp, "TSPI_lineHold", fn(u32, usize), request + 2, hd_held);
+    async_request("lineHold", request + 2, result, 0)?;
+    wait("ONHOLD", |r| state_events(r, ht_held, ONHOLD) == 1)?;
+    let ht_consult = 0x3_0000_0000 + request as usize;
+    let mut hd_consult = 0_usize;
+    let destination = wide("202");
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        request + 3,
+        hd_line,
+        ht_consult,
+        &mut hd_consult,
+        destination.as_ptr(),
+        0,
+        ptr::null()
+    );
+    async_request("lineMakeCall (consultation)", request + 3, result, 0)?;
+    wait("CONNECTED consultation call", |r| {
+        state_events(r, ht_consult, CONNECTED) == 1
+    })?;
+    Ok((hd_held, ht_held, hd_consult, ht_consult))
+}
+
+/// lineCompleteTransfer of the two calls: a transfer (`ht_conf_call` 0) ends both; a
+/// conference creates TAPI's conference call, which no event may precede and which the
+/// participants name in LINE_CALLSTATE(CONFERENCED).
+fn complete_transfer(
+    tsp: &Tsp,
+    (hd_held, ht_held, hd_consult, ht_consult): (usize, usize, usize, usize),
+    ht_conf_call: usize,
+) -> Result<(), String> {
+    let request = 0x100 + (ht_consult & 0xFF) as u32;
+    let mut hd_conf_call = 0_usize;
+    let mode = if ht_conf_call == 0 { 1 } else { 2 };
+    let result = call!(
+        tsp,
+        "TSPI_lineCompleteTransfer",
+        fn(u32, usize, usize, usize, *mut usize, u32),
+        request,
+        hd_held,
+        hd_consult,
+        ht_conf_call,
+        &mut hd_conf_call,
+        mode
+    );
+    async_request("lineCompleteTransfer", request, result, 0)?;
+    if ht_conf_call == 0 {
+        wait("both calls IDLE after the transfer", |r| {
+            state_events(r, ht_held, IDLE) == 1 && state_events(r, ht_consult, IDLE) == 1
+        })?;
+    } else {
+        expect(
+            hd_conf_call != 0,
+            "lineCompleteTransfer filled lphdConfCall",
+        )?;
+        let records = wait("the conference", |r| {
+            state_events(r, ht_conf_call, CONNECTED) == 1
+                && state_events(r, ht_held, CONFERENCED) == 1
+                && state_events(r, ht_consult, CONFERENCED) == 1
+        })?;
+        let completed = records
+            .iter()
+            .position(|x| *x == Record::Completion { request, result: 0 });
+        let first = records
+            .iter()
+            .position(|x| matches!(x, Record::Event { ht_call, .. } if *ht_call == ht_conf_call));
+        expect(
+            completed < first,
+            "no event for the conference call before its completion",
+        )?;
+        let parents_named = records.iter().all(|x| match x {
+            Record::Event {
+                msg: LINE_CALLSTATE,
+                p1: CONFERENCED,
+                p2,
+                ..
+            } => *p2 == ht_conf_call,
+            _ => true,
+        });
+        expect(
+            parents_named,
+            "CONFERENCED names TAPI's conference call in dwParam2",
+        )?;
+        let result = user_info_request(tsp, "TSPI_lineDrop", request + 1, hd_conf_call);
+        async_request("lineDrop (conference)", request + 1, result, 0)?;
+        wait("the conference and its parties IDLE", |r| {
+            state_events(r, ht_conf_call, IDLE) == 1
+                && state_events(r, ht_held, IDLE) == 1
+                && state_events(r, ht_consult, IDLE) == 1
+        })?;
+    }
+    for call in [hd_held, hd_consult, hd_conf_call] {
+        if call != 0 {
+            let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), call);
+            expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// TAPI refuses a LINE_NEWCALL: nothing more may be said about that call; the next call works.

@@ -749,6 +749,55 @@ impl State {
                 );
                 self.call_notify(&held, "TransferedEvent", &body);
             }
+            Message::ConferenceCall(request) => {
+                let (held, device) = parts(&request.held_call);
+                let (active, _) = parts(&request.active_call);
+                self.log.push(format!("{name}:{held}+{active}@{device}"));
+                let conference = self.new_call();
+                let mut parties: Vec<String> = Vec::new();
+                let mut items = String::new();
+                for old in [&held, &active] {
+                    for party in self.calls.get(old).cloned().unwrap_or_default() {
+                        items.push_str(&format!(
+                            "<connectionListItem>{}{}</connectionListItem>",
+                            connection("newConnection", &conference, &party),
+                            connection("oldConnection", old, &party)
+                        ));
+                        if !parties.contains(&party) {
+                            parties.push(party);
+                        }
+                    }
+                }
+                let added = self
+                    .calls
+                    .get(&active)
+                    .and_then(|call| call.iter().find(|party| **party != device).cloned())
+                    .unwrap_or_default();
+                let body = format!(
+                    "{}{}<conferencingDevice><deviceIdentifier>{device}</deviceIdentifier></conferencingDevice>\
+                     <addedParty><deviceIdentifier>{added}</deviceIdentifier></addedParty>\
+                     <conferenceConnections>{items}</conferenceConnections>\
+                     <localConnectionInfo>connected</localConnectionInfo><cause>conference</cause>",
+                    connection("primaryOldCall", &held, &device),
+                    connection("secondaryOldCall", &active, &device)
+                );
+                // Like a PBX that reports first and answers after.
+                let targets: Vec<&str> = parties.iter().map(String::as_str).collect();
+                self.notify(&targets, &("ConferencedEvent".to_owned(), body));
+                client.send(&csta_frame(
+                    invoke,
+                    "ConferenceCallResponse",
+                    &connection("conferenceCall", &conference, &device),
+                ));
+                self.calls.remove(&held);
+                self.calls.remove(&active);
+                self.states
+                    .retain(|(call, _), _| *call != held && *call != active);
+                for party in &parties {
+                    self.set(&conference, party, "connected");
+                }
+                self.calls.insert(conference, parties);
+            }
             Message::DeflectCall(request) => {
                 let (call, device) = parts(&request.call_to_be_diverted);
                 let to = request.new_destination.as_str().to_owned();

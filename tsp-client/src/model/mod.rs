@@ -629,6 +629,8 @@ struct Call {
     mode: u32,
     /// LINE_NEWCALL sent or the completion reported success: events may be sent.
     introduced: bool,
+    /// Created by lineMakeCall/lineCompleteTransfer and not yet completed: never announced.
+    awaiting_completion: bool,
     view: CallView,
     /// For a conference parent: its participants.
     participants: Vec<usize>,
@@ -726,9 +728,9 @@ impl Model {
             .into_iter()
             .filter(|device| self.filter.allows(&device.id, &device.key))
             .collect();
+        let stored = self.ids.encode();
         for device in &wanted {
             let permanent_id = self.ids.assign(&device.key, &device.id, &device.name);
-            self.ids_changed = true;
             let existing = self
                 .lines
                 .iter()
@@ -765,6 +767,8 @@ impl Model {
                 self.remove_line(slot, &mut out);
             }
         }
+        // Persist only real changes: a new line, a new address or a new name.
+        self.ids_changed |= self.ids.encode() != stored;
         if self.link_up {
             for slot in 0..self.lines.len() {
                 self.start_monitor(slot, &mut out);
@@ -935,6 +939,7 @@ impl Model {
         self.require_link(slot)?;
         let call = self.new_call(slot, 0);
         if let Some(created) = self.calls.get_mut(&call) {
+            created.awaiting_completion = true;
             created.view.origin = tapi::origin::OUTBOUND;
             created.view.called = Some(Party::Known(to.to_owned()));
         }
@@ -1084,6 +1089,7 @@ impl Model {
                 let parent = self.new_call(slot, 0);
                 let participants = vec![call, consult];
                 if let Some(created) = self.calls.get_mut(&parent) {
+                    created.awaiting_completion = true;
                     created.view.origin = tapi::origin::CONFERENCE;
                     created.participants = participants;
                 }
@@ -1353,7 +1359,12 @@ impl Model {
         let making = self.pending.values().any(|pending| {
             pending.slot == slot && matches!(pending.kind, PendingKind::MakeCall { .. })
         });
-        if making && !self.knows_call(slot, &event) {
+        // A conference call TAPI created must not be reported before its completion, and the
+        // gateway may report the conference first: the whole line waits for the answer.
+        let conferencing = self.pending.values().any(|pending| {
+            pending.slot == slot && matches!(pending.kind, PendingKind::Conference { .. })
+        });
+        if conferencing || (making && !self.knows_call(slot, &event)) {
             self.lines[slot].held_back.push(event);
             return out;
         }
@@ -1497,6 +1508,7 @@ impl Model {
                 if let Some(created) = self.calls.get_mut(&call) {
                     created.csta = Some(csta.clone());
                     created.introduced = true;
+                    created.awaiting_completion = false;
                 }
                 out.push(Output::BindCall { call, ht_call });
                 out.push(Output::Complete { request, result: 0 });
@@ -1714,6 +1726,7 @@ impl Model {
                 state,
                 mode: 0,
                 introduced: false,
+                awaiting_completion: false,
                 view: CallView {
                     call_id,
                     origin: tapi::origin::UNKNOWN,
@@ -1763,6 +1776,10 @@ impl Model {
         let parent = found.parent;
         let slot = found.slot;
         let introduced = found.introduced;
+        if found.awaiting_completion {
+            // TAPI created this call and learns about it from the completion only.
+            return;
+        }
         let ht_line = match self.ht_line(slot) {
             Some(ht_line) => ht_line,
             None => return,

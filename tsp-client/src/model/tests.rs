@@ -757,6 +757,46 @@ fn complete_transfer_uses_the_held_call_whichever_argument_it_is() {
 }
 
 #[test]
+fn conference_events_before_the_answer_wait_for_the_completion() {
+    let mut f = Fixture::new();
+    f.consult(Cause::Normal);
+    let (c1, c2) = (f.handle("c1"), f.handle("c2"));
+    let (parent, out) = f
+        .model
+        .complete_transfer(10, c1, c2, Some(0x3_0000_0000))
+        .unwrap();
+    f.names.insert(parent.unwrap(), "c3".to_owned());
+    let invoke = Fixture::send_invoke(&out);
+    // The gateway reports the conference before it answers ConferenceCall.
+    let early = f.event(CallEvent::Conferenced {
+        primary_old: "x1".to_owned(),
+        secondary_old: Some("x2".to_owned()),
+        conferencing: known("201"),
+        added: known("203"),
+        connections: vec![ConnectionMove {
+            old_call: Some("x1".to_owned()),
+            new_call: Some("conf".to_owned()),
+            device: Some("201".to_owned()),
+        }],
+    });
+    assert!(early.is_empty(), "held back: {early:?}");
+    let out = f.model.response(
+        invoke,
+        Response::Call {
+            call: "conf".to_owned(),
+        },
+    );
+    let rendered = f.render(out);
+    assert_eq!(&rendered[..2], ["BIND c3 0x300000000", "COMPLETE 10 0x0"]);
+    assert!(
+        !rendered.iter().any(|line| line.starts_with("NEWCALL")),
+        "the conference call is TAPI's, never LINE_NEWCALL: {rendered:?}"
+    );
+    assert_eq!(f.state("c3").0, call_state::CONNECTED);
+    assert_eq!(f.state("c1").0, call_state::CONFERENCED);
+}
+
+#[test]
 fn forward_sends_one_request_per_kind_and_completes_once() {
     let mut f = Fixture::new();
     let entries = vec![
@@ -964,6 +1004,10 @@ fn device_list_changes_create_and_remove_lines_with_stable_ids() {
     assert_eq!(f.model.line_by_device(14).unwrap().address, "204");
     // Ids persist: a new model from the saved text knows every line under the same id.
     let saved = f.model.take_changed_ids().unwrap();
+    assert_eq!(f.model.take_changed_ids(), None);
+    // The same list again changes nothing that needs saving.
+    f.model
+        .set_devices(vec![device("201"), device("202"), device("204")]);
     assert_eq!(f.model.take_changed_ids(), None);
     let mut restarted = Model::new(LineIds::decode(&saved).unwrap(), LineFilter::default());
     restarted.set_device_id_base(0);
