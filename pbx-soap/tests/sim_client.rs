@@ -296,6 +296,31 @@ async fn transfers(wsdl: WsdlVersion) {
     sim.shutdown().await;
 }
 
+/// Clara (203) took Anna's (201) call from Ben (202): Ben's leg in `ben_state` is cleared
+/// with cause 26, and Anna sees `anna_line`.
+async fn picked_from_ben(
+    m: &mut Monitor,
+    picked: i32,
+    [clara, ben, anna]: [i32; 3],
+    ben_state: i32,
+    anna_line: &str,
+) {
+    assert_ne!(picked, 0);
+    assert_eq!(
+        m.lines(clara, 2).await,
+        [
+            "r-setup 0x1 peer=201 picking=- ct=202",
+            "x-conn 0x5 peer=201 picking=- ct=202"
+        ]
+    );
+    let cleared = format!("{ben_state:#x} peer=201 cause=26");
+    assert_eq!(
+        m.lines(ben, 2).await,
+        [format!("x-rel {cleared}"), format!("del {cleared}")]
+    );
+    assert_eq!(m.lines(anna, 1).await, [anna_line]);
+}
+
 async fn park_and_pickup(wsdl: WsdlVersion) {
     let (sim, mut m) = demo(wsdl).await;
     let anna = m.watch("Anna Becker").await;
@@ -321,19 +346,7 @@ async fn park_and_pickup(wsdl: WsdlVersion) {
         .user_pickup(clara, &PickupTarget::Call(parked))
         .await
         .expect("unpark");
-    assert_ne!(picked, 0);
-    assert_eq!(
-        m.lines(clara, 2).await,
-        [
-            "r-setup 0x1 peer=201 picking=- ct=202",
-            "x-conn 0x5 peer=201 picking=- ct=202"
-        ]
-    );
-    assert_eq!(
-        m.lines(ben, 2).await,
-        ["x-rel 0x7 peer=201 cause=26", "del 0x7 peer=201 cause=26"]
-    );
-    assert_eq!(m.lines(anna, 1).await, ["r-ct 0x5 peer=203"]);
+    picked_from_ben(&mut m, picked, [clara, ben, anna], 0x7, "r-ct 0x5 peer=203").await;
     m.client.user_clear(picked, 16).await.expect("clear");
     m.clear().await;
     // Group pickup of a ringing call, then pickup by name finds nothing.
@@ -344,19 +357,14 @@ async fn park_and_pickup(wsdl: WsdlVersion) {
         .user_pickup(clara, &PickupTarget::Group("office".into()))
         .await
         .expect("pickup");
-    assert_ne!(picked, 0);
-    assert_eq!(
-        m.lines(clara, 2).await,
-        [
-            "r-setup 0x1 peer=201 picking=- ct=202",
-            "x-conn 0x5 peer=201 picking=- ct=202"
-        ]
-    );
-    assert_eq!(
-        m.lines(ben, 2).await,
-        ["x-rel 0x87 peer=201 cause=26", "del 0x87 peer=201 cause=26"]
-    );
-    assert_eq!(m.lines(anna, 1).await, ["x-conn 0x5 peer=203"]);
+    picked_from_ben(
+        &mut m,
+        picked,
+        [clara, ben, anna],
+        0x87,
+        "x-conn 0x5 peer=203",
+    )
+    .await;
     for target in [
         PickupTarget::Cn("Ben Fischer".into()),
         PickupTarget::Implicit,

@@ -13,7 +13,7 @@ use pbx_soap::envelope::{
     InitializeRequest, Operation, Request, Response, WsdlVersion, decode_response,
 };
 use pbx_soap::error::Error;
-use pbx_soap::sim::{AuthMode, Directory, SimConfig, TlsPem};
+use pbx_soap::sim::{AuthMode, Directory, SimConfig, SimHandle, TlsPem};
 use tokio::time::{Instant, timeout};
 
 use sim_support::{Monitor, Raw, client, line, quick, start};
@@ -29,6 +29,18 @@ fn initialize_request() -> Request {
         appl: "raw".into(),
         flags: Default::default(),
     })
+}
+
+/// A simulator with the given poll timeout and a session on one raw connection.
+async fn raw_session(poll_timeout: Duration) -> (SimHandle, Raw, i32) {
+    let config = SimConfig {
+        poll_timeout,
+        ..SimConfig::default()
+    };
+    let sim = start(config, Directory::demo()).await;
+    let mut raw = Raw::connect(sim.addr()).await;
+    let (session, _) = initialize_response(&raw.soap(&initialize_request()).await.body);
+    (sim, raw, session)
 }
 
 fn initialize_response(body: &str) -> (i32, i32) {
@@ -340,13 +352,7 @@ async fn digest_mode_challenges_with_digest_and_refuses_basic() {
 
 #[tokio::test(start_paused = true)]
 async fn poll_waits_the_configured_time_then_answers_empty() {
-    let config = SimConfig {
-        poll_timeout: Duration::from_secs(60),
-        ..SimConfig::default()
-    };
-    let sim = start(config, Directory::demo()).await;
-    let mut raw = Raw::connect(sim.addr()).await;
-    let (session, _) = initialize_response(&raw.soap(&initialize_request()).await.body);
+    let (sim, mut raw, session) = raw_session(Duration::from_secs(60)).await;
     let dump = poll_response(&raw.soap(&Request::Poll { session }).await.body);
     assert!(!dump.is_empty(), "the dump comes at once");
     let started = Instant::now();
@@ -373,13 +379,7 @@ async fn poll_waits_the_configured_time_then_answers_empty() {
 
 #[tokio::test(start_paused = true)]
 async fn stalled_polls_neither_answer_nor_time_out() {
-    let config = SimConfig {
-        poll_timeout: Duration::from_secs(60),
-        ..SimConfig::default()
-    };
-    let sim = start(config, Directory::demo()).await;
-    let mut raw = Raw::connect(sim.addr()).await;
-    let (session, _) = initialize_response(&raw.soap(&initialize_request()).await.body);
+    let (sim, mut raw, session) = raw_session(Duration::from_secs(60)).await;
     sim.faults().stall_polls(true);
     let started = Instant::now();
     let faults = sim.faults();

@@ -42,7 +42,7 @@ pub use directory::{
 };
 pub use model::{
     CallRef, CallSnapshot, Identity, LegKind, LegSnapshot, Model, ObjectSnapshot, ScenarioError,
-    SimSnapshot, UnknownSession,
+    SimSnapshot, UnknownSession, record_line,
 };
 pub use traffic::{
     ScenarioMix, TrafficAction, TrafficConfig, TrafficHandle, TrafficPlan, TrafficStats,

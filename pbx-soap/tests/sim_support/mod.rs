@@ -4,7 +4,6 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use pbx_soap::client::{Client, Config};
 use pbx_soap::envelope::{Request, WsdlVersion, encode_request};
-use pbx_soap::records::{CallInfo, PartyRole, UserInfo};
+use pbx_soap::records::{CallInfo, UserInfo};
 use pbx_soap::sim::{Directory, Sim, SimConfig, SimHandle};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -24,27 +23,9 @@ use tokio::task::JoinHandle;
 /// Most polls a monitor makes while waiting for records.
 const MAX_POLLS: usize = 50;
 
-/// `msg state parties... cause=N extra=...` as in the README tables: parties without `this`,
-/// each by number (or name, or `-`).
+/// A record in the README tables' notation.
 pub(crate) fn line(info: &CallInfo) -> String {
-    let mut out = format!("{} {:#x}", info.msg, info.state.0);
-    for no in info.no.iter().filter(|no| no.kind != PartyRole::This) {
-        let id = [&no.e164, &no.cn, &no.h323]
-            .into_iter()
-            .find(|value| !value.is_empty());
-        let _ = write!(out, " {}={}", no.kind, id.map_or("-", String::as_str));
-    }
-    if let Some(cause) = info.info("cause") {
-        let _ = write!(out, " cause={}", cause.vali);
-    }
-    for extra in info
-        .info
-        .iter()
-        .filter(|i| i.kind != "conf" && i.kind != "cause")
-    {
-        let _ = write!(out, " {}={}", extra.kind, extra.vals);
-    }
-    out
+    pbx_soap::sim::record_line(info)
 }
 
 /// Starts a simulator with a short poll timeout.

@@ -160,6 +160,32 @@ impl Leg {
     }
 }
 
+/// What a new leg starts as.
+struct LegSpec {
+    object: usize,
+    device: Option<String>,
+    external: Option<String>,
+    kind: LegKind,
+    outbound: bool,
+    phase: CallPhase,
+    peer: Remote,
+}
+
+impl LegSpec {
+    /// A party leg in setup; `outbound` when the PBX offers it to the device.
+    fn party(object: usize, device: Option<String>, outbound: bool, peer: Remote) -> Self {
+        Self {
+            object,
+            device,
+            external: None,
+            kind: LegKind::Party,
+            outbound,
+            phase: CallPhase::Setup,
+            peer,
+        }
+    }
+}
+
 /// The call state of the model.
 #[derive(Debug)]
 pub(super) struct Calls {
@@ -560,21 +586,18 @@ impl Model {
         id
     }
 
-    #[allow(clippy::too_many_arguments)] // one constructor for every kind of leg
-    fn new_leg(
-        &mut self,
-        call: u64,
-        object: usize,
-        device: Option<String>,
-        external: Option<String>,
-        kind: LegKind,
-        outbound: bool,
-        phase: CallPhase,
-        peer: Remote,
-        now: Duration,
-    ) -> u64 {
+    fn new_leg(&mut self, call: u64, spec: LegSpec, now: Duration) -> u64 {
         let id = self.calls_state.next_leg;
         self.calls_state.next_leg += 1;
+        let LegSpec {
+            object,
+            device,
+            external,
+            kind,
+            outbound,
+            phase,
+            peer,
+        } = spec;
         self.calls_state.legs.insert(
             id,
             Leg {
@@ -712,13 +735,18 @@ impl Model {
         }
         let observers: Vec<u64> = state.legs.iter().copied().collect();
         for observer in observers {
-            if let Some(state) = self.leg_mut(observer) {
-                state.phase = CallPhase::DisconnectReceived;
-            }
-            self.emit(observer, Msg::XRel, &[]);
-            self.finish(observer);
+            self.clear_towards(observer, None);
         }
         self.calls_state.calls.remove(&call);
+    }
+    /// The PBX releases a leg towards its device (`x-rel`, phase 7) and forgets it.
+    fn clear_towards(&mut self, leg: u64, cause_value: Option<i32>) {
+        if let Some(state) = self.leg_mut(leg) {
+            state.phase = CallPhase::DisconnectReceived;
+            state.cause = cause_value.or(state.cause);
+        }
+        self.emit(leg, Msg::XRel, &[]);
+        self.finish(leg);
     }
 
     /// Reports a step of the call to the transferring users still watching it.
@@ -781,31 +809,24 @@ impl Model {
 
 // The call engine: each step emits its records in the order documented in the README.
 impl Model {
-    /// A device of `object` starts a call: `r-setup`, optionally `x-call-proc`, then routing.
-    fn originate(
+    /// A device of `object` (or, with `external`, the caller behind a trunk) starts a call:    /// `r-setup`, optionally `x-call-proc`, then routing; the spec's peer is shown until
+    /// routed. Returns the call and the leg (gone already when the call failed at once).
+    fn start_call(
         &mut self,
-        object: usize,
-        device: Option<String>,
+        spec: LegSpec,
+        shown_e164: Option<String>,
         target: Target,
-        shown: Remote,
         now: Duration,
-    ) -> u64 {
+    ) -> (u64, u64) {
         let call = self.new_call();
-        let leg = self.new_leg(
-            call,
-            object,
-            device,
-            None,
-            LegKind::Party,
-            false,
-            CallPhase::Setup,
-            shown,
-            now,
-        );
+        let leg = self.new_leg(call, spec, now);
+        if let Some(state) = self.leg_mut(leg) {
+            state.shown_e164 = shown_e164;
+        }
         self.emit(leg, Msg::RSetup, &[]);
         self.proceed(leg);
         self.route(leg, target, true, now);
-        leg
+        (call, leg)
     }
 
     fn proceed(&mut self, leg: u64) {
@@ -821,33 +842,57 @@ impl Model {
     /// the device answers.
     fn call_back(
         &mut self,
-        object: usize,
-        device: Option<String>,
+        spec: LegSpec,
+        shown_e164: Option<String>,
         target: Target,
-        shown: Remote,
         now: Duration,
     ) -> u64 {
         let call = self.new_call();
-        let leg = self.new_leg(
-            call,
-            object,
-            device,
-            None,
-            LegKind::Party,
-            true,
-            CallPhase::Setup,
-            shown,
-            now,
-        );
+        let leg = self.new_leg(call, spec, now);
         if let Some(state) = self.leg_mut(leg) {
             state.pending = Some(target);
+            state.shown_e164 = shown_e164;
         }
+        self.ring(leg, now);
+        leg
+    }
+
+    /// `x-setup`, then the device rings: `r-alert`.
+    fn ring(&mut self, leg: u64, now: Duration) {
         self.emit(leg, Msg::XSetup, &[]);
         if let Some(state) = self.leg_mut(leg) {
             state.phase = CallPhase::Alert;
+            state.alerting_since = now;
         }
         self.emit(leg, Msg::RAlert, &[]);
-        leg
+    }
+
+    /// A leg offered to `spec.object` for `caller`'s call, carrying the caller's diversion
+    /// parties (and `extra`): it rings, or, for an object the PBX answers itself, connects.
+    fn offer_leg(
+        &mut self,
+        caller: u64,
+        spec: LegSpec,
+        extra: Option<No>,
+        answer: bool,
+        now: Duration,
+    ) -> Option<u64> {
+        let call = self.leg(caller)?.call;
+        let leg = self.new_leg(call, spec, now);
+        self.inherit_diversions(caller, leg);
+        if let (Some(extra), Some(state)) = (extra, self.leg_mut(leg)) {
+            state.set_extra(extra);
+        }
+        if answer {
+            self.emit(leg, Msg::XSetup, &[]);
+            if let Some(state) = self.leg_mut(leg) {
+                state.phase = CallPhase::Connected;
+            }
+            self.emit(leg, Msg::RConn, &[]);
+        } else {
+            self.ring(leg, now);
+        }
+        Some(leg)
     }
 
     /// Offers the call of `caller` to a target.
@@ -856,27 +901,13 @@ impl Model {
             Target::Unallocated => self.release_remote(caller, cause::UNALLOCATED),
             Target::Incomplete => self.release_remote(caller, cause::INVALID_NUMBER),
             Target::External { trunk, number } => {
-                let Some(call) = self.leg(caller).map(|l| l.call) else {
-                    return;
+                let spec = LegSpec {
+                    external: Some(number),
+                    ..LegSpec::party(trunk, None, true, Remote::Leg(caller))
                 };
-                let leg = self.new_leg(
-                    call,
-                    trunk,
-                    None,
-                    Some(number),
-                    LegKind::Party,
-                    true,
-                    CallPhase::Setup,
-                    Remote::Leg(caller),
-                    now,
-                );
-                self.inherit_diversions(caller, leg);
-                self.emit(leg, Msg::XSetup, &[]);
-                if let Some(state) = self.leg_mut(leg) {
-                    state.phase = CallPhase::Alert;
+                if let Some(leg) = self.offer_leg(caller, spec, None, false, now) {
+                    self.caller_alerting(caller, Remote::Leg(leg));
                 }
-                self.emit(leg, Msg::RAlert, &[]);
-                self.caller_alerting(caller, Remote::Leg(leg));
             }
             Target::Object(object) => self.offer(caller, object, obey, now),
         }
@@ -893,40 +924,24 @@ impl Model {
         {
             return self.release_remote(caller, cause::BUSY);
         }
-        if obey {
-            if let Some(target) = config
+        let forward = |kind| {
+            config
                 .forwards
-                .target(ForwardKind::Unconditional)
+                .target(kind)
+                .filter(|_| obey)
                 .map(str::to_owned)
-            {
-                return self.divert(caller, object, &target, now);
-            }
-        }
-        let Some(call) = self.leg(caller).map(|l| l.call) else {
-            return;
         };
-        let kind = config.kind;
-        match kind {
+        if let Some(target) = forward(ForwardKind::Unconditional) {
+            return self.divert(caller, object, &target, now);
+        }
+        let peer = Remote::Leg(caller);
+        match config.kind {
             ObjectKind::Gateway => self.release_remote(caller, cause::INVALID_NUMBER),
             ObjectKind::Waiting => {
-                let leg = self.new_leg(
-                    call,
-                    object,
-                    None,
-                    None,
-                    LegKind::Party,
-                    true,
-                    CallPhase::Setup,
-                    Remote::Leg(caller),
-                    now,
-                );
-                self.inherit_diversions(caller, leg);
-                self.emit(leg, Msg::XSetup, &[]);
-                if let Some(state) = self.leg_mut(leg) {
-                    state.phase = CallPhase::Connected;
+                let spec = LegSpec::party(object, None, true, peer);
+                if let Some(leg) = self.offer_leg(caller, spec, None, true, now) {
+                    self.caller_connected(caller, leg);
                 }
-                self.emit(leg, Msg::RConn, &[]);
-                self.caller_connected(caller, leg);
             }
             ObjectKind::Broadcast => {
                 let members: Vec<usize> = config
@@ -945,77 +960,44 @@ impl Model {
                     return self.release_remote(caller, cause::BUSY);
                 }
                 for member in members {
-                    let device = self.single_registered_device(member);
-                    let leg = self.new_leg(
-                        call,
+                    let spec = LegSpec::party(
                         member,
-                        device,
-                        None,
-                        LegKind::Party,
+                        self.single_registered_device(member),
                         true,
-                        CallPhase::Setup,
-                        Remote::Leg(caller),
-                        now,
+                        peer.clone(),
                     );
-                    self.inherit_diversions(caller, leg);
                     let group = self.object_no(
                         object,
                         Some(self.objects[member].config.node),
                         PartyRole::Leg2,
                     );
-                    if let Some(state) = self.leg_mut(leg) {
-                        state.set_extra(group);
-                    }
-                    self.emit(leg, Msg::XSetup, &[]);
-                    if let Some(state) = self.leg_mut(leg) {
-                        state.phase = CallPhase::Alert;
-                    }
-                    self.emit(leg, Msg::RAlert, &[]);
+                    self.offer_leg(caller, spec, Some(group), false, now);
                 }
                 self.caller_alerting(caller, Remote::Object(object));
             }
             ObjectKind::Endpoint => {
                 if self.is_busy(object) {
-                    let cfb = config.forwards.target(ForwardKind::Busy).map(str::to_owned);
-                    return match cfb {
-                        Some(target) if obey => self.divert(caller, object, &target, now),
-                        _ => self.release_remote(caller, cause::BUSY),
+                    return match forward(ForwardKind::Busy) {
+                        Some(target) => self.divert(caller, object, &target, now),
+                        None => self.release_remote(caller, cause::BUSY),
                     };
                 }
+                let no_answer = forward(ForwardKind::NoAnswer);
                 if !config.is_registered() {
-                    let cfnr = config
-                        .forwards
-                        .target(ForwardKind::NoAnswer)
-                        .map(str::to_owned);
-                    return match cfnr {
-                        Some(target) if obey => self.divert(caller, object, &target, now),
-                        _ => self.release_remote(caller, cause::ABSENT),
+                    return match no_answer {
+                        Some(target) => self.divert(caller, object, &target, now),
+                        None => self.release_remote(caller, cause::ABSENT),
                     };
                 }
-                let no_answer = obey && config.forwards.target(ForwardKind::NoAnswer).is_some();
-                let device = self.single_registered_device(object);
-                let leg = self.new_leg(
-                    call,
-                    object,
-                    device,
-                    None,
-                    LegKind::Party,
-                    true,
-                    CallPhase::Setup,
-                    Remote::Leg(caller),
-                    now,
-                );
-                self.inherit_diversions(caller, leg);
+                let spec =
+                    LegSpec::party(object, self.single_registered_device(object), true, peer);
+                let Some(leg) = self.offer_leg(caller, spec, None, false, now) else {
+                    return;
+                };
                 if let Some(state) = self.leg_mut(leg) {
                     state.obey_forwards = obey;
                 }
-                self.emit(leg, Msg::XSetup, &[]);
-                if let Some(state) = self.leg_mut(leg) {
-                    state.phase = CallPhase::Alert;
-                    state.alerting_since = now;
-                }
-                self.emit(leg, Msg::RAlert, &[]);
-                if no_answer {
+                if no_answer.is_some() {
                     self.calls_state
                         .timers
                         .insert((now + self.config.no_answer, leg));
@@ -1250,12 +1232,7 @@ impl Model {
         else {
             return;
         };
-        if let Some(state) = self.leg_mut(leg) {
-            state.phase = CallPhase::DisconnectReceived;
-            state.cause = Some(cause::NO_ANSWER);
-        }
-        self.emit(leg, Msg::XRel, &[]);
-        self.finish(leg);
+        self.clear_towards(leg, Some(cause::NO_ANSWER));
         self.divert(caller, object, &target, now);
     }
 
@@ -1294,12 +1271,7 @@ impl Model {
         };
         for other in self.alternatives(caller) {
             if other != leg {
-                if let Some(state) = self.leg_mut(other) {
-                    state.phase = CallPhase::DisconnectReceived;
-                    state.cause = Some(cause::NON_SELECTED);
-                }
-                self.emit(other, Msg::XRel, &[]);
-                self.finish(other);
+                self.clear_towards(other, Some(cause::NON_SELECTED));
             }
         }
         self.caller_connected(caller, leg);
@@ -1442,17 +1414,12 @@ impl Model {
                 CallPhase::Alert
             }
         });
-        let observer = self.new_leg(
-            call,
-            object,
-            None,
-            None,
-            LegKind::Transferred,
-            outbound,
-            target_phase,
-            Remote::Leg(peer),
-            now,
-        );
+        let spec = LegSpec {
+            kind: LegKind::Transferred,
+            phase: target_phase,
+            ..LegSpec::party(object, None, outbound, Remote::Leg(peer))
+        };
+        let observer = self.new_leg(call, spec, now);
         // The xfer views move over from the transferring leg with their call handles.
         for view in &xfer {
             self.calls_state
@@ -1501,14 +1468,8 @@ impl Model {
             cleared.push(leg);
         }
         for other in cleared {
-            if let Some(state) = self.leg_mut(other) {
-                state.phase = CallPhase::DisconnectReceived;
-                if other != leg {
-                    state.cause = Some(cause::NON_SELECTED);
-                }
-            }
-            self.emit(other, Msg::XRel, &[]);
-            self.finish(other);
+            let cause_value = (other != leg).then_some(cause::NON_SELECTED);
+            self.clear_towards(other, cause_value);
         }
         self.divert_to(caller, object, target, obey, now);
         Ok(())
@@ -1549,17 +1510,12 @@ impl Model {
         if taken.contains(&position) {
             return Err(Refused);
         }
-        let parked = self.new_leg(
-            call,
-            at,
-            None,
-            None,
-            LegKind::Parked,
-            false,
-            CallPhase::Parked,
-            Remote::Leg(peer),
-            now,
-        );
+        let spec = LegSpec {
+            kind: LegKind::Parked,
+            phase: CallPhase::Parked,
+            ..LegSpec::party(at, None, false, Remote::Leg(peer))
+        };
+        let parked = self.new_leg(call, spec, now);
         if let Some(state) = self.leg_mut(parked) {
             state.park_position = Some(position);
         }
@@ -1603,13 +1559,7 @@ impl Model {
         let (call, from) = (state.call, state.object);
         let leg = self.new_leg(
             call,
-            picker,
-            device,
-            None,
-            LegKind::Party,
-            false,
-            CallPhase::Setup,
-            Remote::Leg(peer),
+            LegSpec::party(picker, device, false, Remote::Leg(peer)),
             now,
         );
         let viewer = self.objects[picker].config.node;
@@ -1632,12 +1582,7 @@ impl Model {
             self.alternatives(peer)
         };
         for other in victims.into_iter().filter(|&other| other != leg) {
-            if let Some(state) = self.leg_mut(other) {
-                state.phase = CallPhase::DisconnectReceived;
-                state.cause = Some(cause::NON_SELECTED);
-            }
-            self.emit(other, Msg::XRel, &[]);
-            self.finish(other);
+            self.clear_towards(other, Some(cause::NON_SELECTED));
         }
         if parked {
             if let Some(state) = self.leg_mut(peer) {
@@ -1747,34 +1692,16 @@ impl Model {
             Target::Object(object) if !cn.is_empty() || !h323.is_empty() => Remote::Object(*object),
             _ => Remote::Number(e164.to_owned()),
         };
-        let leg = match self.device_kind(object, Some(&device)) {
+        let kind = self.device_kind(object, Some(&device));
+        let srce164 = Some(srce164.to_owned()).filter(|s| !s.is_empty());
+        let leg = match kind {
             DeviceKind::Phone => {
-                let call = self.new_call();
-                let leg = self.new_leg(
-                    call,
-                    object,
-                    Some(device),
-                    None,
-                    LegKind::Party,
-                    false,
-                    CallPhase::Setup,
-                    shown,
-                    now,
-                );
-                if let Some(state) = self.leg_mut(leg) {
-                    state.shown_e164 = Some(srce164.to_owned()).filter(|s| !s.is_empty());
-                }
-                self.emit(leg, Msg::RSetup, &[]);
-                self.proceed(leg);
-                self.route(leg, target, true, now);
-                leg
+                let spec = LegSpec::party(object, Some(device), false, shown);
+                self.start_call(spec, srce164, target, now).1
             }
             DeviceKind::ThirdParty => {
-                let leg = self.call_back(object, Some(device), target, shown, now);
-                if let Some(state) = self.leg_mut(leg) {
-                    state.shown_e164 = Some(srce164.to_owned()).filter(|s| !s.is_empty());
-                }
-                leg
+                let spec = LegSpec::party(object, Some(device), true, shown);
+                self.call_back(spec, srce164, target, now)
             }
         };
         let call = self.handle_for(leg, user);
@@ -2104,16 +2031,10 @@ impl Model {
         let object = self.object_named(from)?;
         let device = self.registered_device(object, from, device)?;
         let target = self.resolve_number(self.objects[object].config.node, to);
-        let leg = self.originate(
-            object,
-            Some(device),
-            target,
-            Remote::Number(to.to_owned()),
-            now,
-        );
-        let call = self.call_ref(leg);
+        let spec = LegSpec::party(object, Some(device), false, Remote::Number(to.to_owned()));
+        let (call, _) = self.start_call(spec, None, target, now);
         self.settle();
-        Ok(call)
+        Ok(CallRef(call))
     }
 
     /// An external caller (`from_number`, as the carrier sends it) calls `to` (an extension
@@ -2124,32 +2045,13 @@ impl Model {
         to: &str,
         now: Duration,
     ) -> Result<CallRef, ScenarioError> {
-        let trunk = self
-            .objects
-            .iter()
-            .position(|o| {
-                !o.deleted
-                    && o.config.kind == ObjectKind::Gateway
-                    && !o.config.e164.is_empty()
-                    && self.is_local(&o.config)
-            })
-            .ok_or(ScenarioError::NoTrunk)?;
+        let trunk = self.local_trunk().ok_or(ScenarioError::NoTrunk)?;
         let target = self.resolve_number(self.objects[trunk].config.node, to);
-        let call = self.new_call();
-        let leg = self.new_leg(
-            call,
-            trunk,
-            None,
-            Some(from_number.to_owned()),
-            LegKind::Party,
-            false,
-            CallPhase::Setup,
-            Remote::Number(to.to_owned()),
-            now,
-        );
-        self.emit(leg, Msg::RSetup, &[]);
-        self.proceed(leg);
-        self.route(leg, target, true, now);
+        let spec = LegSpec {
+            external: Some(from_number.to_owned()),
+            ..LegSpec::party(trunk, None, false, Remote::Number(to.to_owned()))
+        };
+        let (call, _) = self.start_call(spec, None, target, now);
         self.settle();
         Ok(CallRef(call))
     }

@@ -16,7 +16,7 @@ mod calls;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::envelope::{FindUserRequest, InitializeFlags};
-use crate::records::{AnyInfo, CallInfo, Device, Info, Presence, UserInfo};
+use crate::records::{AnyInfo, CallInfo, Device, Info, PartyRole, Presence, UserInfo};
 use crate::sim::config::SimConfig;
 use crate::sim::directory::{Directory, ForwardKind, Forwards, Node, Object, ObjectKind};
 
@@ -48,6 +48,31 @@ pub(crate) mod cause {
     pub(crate) const NON_SELECTED: i32 = 26;
     /// Invalid number format (incomplete number).
     pub(crate) const INVALID_NUMBER: i32 = 28;
+}
+
+/// One call record in the notation of the README's record tables:
+/// `msg state parties... cause=N extra=...` with the state in hex and each party other than
+/// `this` as `role=number` (or its name, or `-`), e.g. `x-alert 0x4 peer=202`. Tests compare
+/// record sequences in this form.
+pub fn record_line(info: &CallInfo) -> String {
+    let mut out = format!("{} {:#x}", info.msg, info.state.0);
+    for no in info.no.iter().filter(|no| no.kind != PartyRole::This) {
+        let id = [&no.e164, &no.cn, &no.h323]
+            .into_iter()
+            .find(|value| !value.is_empty());
+        let _ = write!(out, " {}={}", no.kind, id.map_or("-", String::as_str));
+    }
+    if let Some(cause) = info.info("cause") {
+        let _ = write!(out, " cause={}", cause.vali);
+    }
+    for extra in info
+        .info
+        .iter()
+        .filter(|i| i.kind != "conf" && i.kind != "cause")
+    {
+        let _ = write!(out, " {}={}", extra.kind, extra.vals);
+    }
+    out
 }
 
 /// Who an HTTP request authenticated as.
@@ -851,18 +876,20 @@ impl Model {
         let config = &self.objects[self.live_object(cn)?].config;
         (!config.e164.is_empty()).then(|| format!("{}{}", self.nodes[config.node].num, config.e164))
     }
-
     /// The line prefix of the first local trunk, if there is one.
     pub fn trunk_prefix(&self) -> Option<String> {
-        self.objects
-            .iter()
-            .find(|o| {
-                !o.deleted
-                    && o.config.kind == ObjectKind::Gateway
-                    && !o.config.e164.is_empty()
-                    && self.is_local(&o.config)
-            })
-            .map(|o| o.config.e164.clone())
+        self.local_trunk()
+            .map(|trunk| self.objects[trunk].config.e164.clone())
+    }
+
+    /// The first trunk (`gw` object with a line prefix) homed at this PBX.
+    fn local_trunk(&self) -> Option<usize> {
+        self.objects.iter().position(|o| {
+            !o.deleted
+                && o.config.kind == ObjectKind::Gateway
+                && !o.config.e164.is_empty()
+                && self.is_local(&o.config)
+        })
     }
 
     fn live_object(&self, cn: &str) -> Option<usize> {

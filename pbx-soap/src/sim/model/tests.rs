@@ -1,7 +1,6 @@
 //! Record sequences of every scenario, per user handle. These sequences are the contract the
 //! README's simulator tables document.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::*;
@@ -162,15 +161,9 @@ impl Pbx {
             self.users.extend(batch.user);
         }
     }
-
     /// The records of one handle, formatted, since the last call; all are consumed.
     fn lines(&mut self, handle: i32) -> Vec<String> {
-        self.drain();
-        let (mine, rest): (Vec<CallInfo>, Vec<CallInfo>) = std::mem::take(&mut self.calls)
-            .into_iter()
-            .partition(|info| info.user == handle);
-        self.calls = rest;
-        mine.iter().map(line).collect()
+        self.records(handle).iter().map(line).collect()
     }
 
     /// Every record of a handle, raw.
@@ -182,15 +175,12 @@ impl Pbx {
         self.calls = rest;
         mine
     }
-
     /// (channel, alert) of every UserInfo posted for `cn` since the last call.
     fn counters(&mut self, cn: &str) -> Vec<(i32, i32)> {
-        self.drain();
-        let (mine, rest): (Vec<UserInfo>, Vec<UserInfo>) = std::mem::take(&mut self.users)
-            .into_iter()
-            .partition(|info| info.cn == cn);
-        self.users = rest;
-        mine.iter().map(|info| (info.channel, info.alert)).collect()
+        self.user_infos(cn)
+            .iter()
+            .map(|info| (info.channel, info.alert))
+            .collect()
     }
 
     fn user_infos(&mut self, cn: &str) -> Vec<UserInfo> {
@@ -226,30 +216,12 @@ impl Pbx {
     }
 }
 
-/// `msg state parties... cause=N extra=...`, parties without `this`, each shown by number
-/// (or name, or `-`).
+/// [`record_line`], checking on the way that only `del` is inactive.
 fn line(info: &CallInfo) -> String {
-    let mut out = format!("{} {:#x}", info.msg, info.state.0);
-    for no in info.no.iter().filter(|no| no.kind != PartyRole::This) {
-        let id = [&no.e164, &no.cn, &no.h323]
-            .into_iter()
-            .find(|value| !value.is_empty());
-        let _ = write!(out, " {}={}", no.kind, id.map_or("-", String::as_str));
-    }
-    if let Some(cause) = info.info("cause") {
-        let _ = write!(out, " cause={}", cause.vali);
-    }
-    for extra in info
-        .info
-        .iter()
-        .filter(|i| i.kind != "conf" && i.kind != "cause")
-    {
-        let _ = write!(out, " {}={}", extra.kind, extra.vals);
-    }
     if !info.active {
         assert_eq!(info.msg, Msg::Del, "only del is inactive");
     }
-    out
+    record_line(info)
 }
 
 fn conf_of(records: &[CallInfo]) -> String {
