@@ -500,12 +500,7 @@ impl Model {
             return;
         };
         let call = gone.call;
-        let watchers: Vec<u64> = self
-            .calls_state
-            .calls
-            .get(&call)
-            .map(|c| c.legs.iter().copied().collect())
-            .unwrap_or_default();
+        let watchers: Vec<u64> = self.call_legs(call);
         for other in watchers {
             let Some(state) = self.leg(other) else {
                 continue;
@@ -670,6 +665,15 @@ impl Model {
                 self.deliver(&[View { user, call }], &template);
             }
         }
+    }
+
+    /// The legs of a call (none when it is gone).
+    fn call_legs(&self, call: u64) -> Vec<u64> {
+        self.calls_state
+            .calls
+            .get(&call)
+            .map(|c| c.legs.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     fn leg(&self, leg: u64) -> Option<&Leg> {
@@ -1349,12 +1353,7 @@ impl Model {
         let (call_a, call_b) = (first.call, second.call);
         // Move every leg of the second call into the first.
         if call_a != call_b {
-            let moved: Vec<u64> = self
-                .calls_state
-                .calls
-                .get(&call_b)
-                .map(|c| c.legs.iter().copied().collect())
-                .unwrap_or_default();
+            let moved: Vec<u64> = self.call_legs(call_b);
             for leg in moved {
                 if let Some(state) = self.leg_mut(leg) {
                     state.call = call_a;
