@@ -118,6 +118,9 @@ pub enum LinkError {
     /// The gateway did not answer the login or a keep-alive in time.
     #[error("the gateway did not answer in time")]
     Timeout,
+    /// The gateway ended the session (ApplicationSessionTerminated, refused keep-alive).
+    #[error("the gateway ended the session")]
+    SessionEnded,
     /// The gateway refused the login (credentials, protocol version).
     #[error("the gateway refused the login: {0}")]
     LoginRejected(wire::LoginRefusal),
@@ -204,11 +207,12 @@ pub fn check_reachable(config: &Config) -> Result<(), LinkError> {
     Ok(())
 }
 
-/// Messages to the supervisor.
+/// Messages to the supervisor. Link messages carry the number of the link that sent them,
+/// so a late message from the threads of an earlier link cannot end the current one.
 enum Control {
     Shutdown,
-    Session(Incoming),
-    Lost(LinkError),
+    Session(u64, Incoming),
+    Lost(u64, LinkError),
 }
 
 /// Keep-alive timing of a logged-in session: ResetApplicationSessionTimer at half the
@@ -270,6 +274,7 @@ fn supervise(
     inbox: &Receiver<Control>,
 ) {
     let mut backoff = Backoff::new(config.backoff);
+    let mut links: u64 = 0;
     let tls = match config.tls.as_ref().map(tls_config).transpose() {
         Ok(tls) => tls,
         Err(error) => {
@@ -281,7 +286,17 @@ fn supervise(
     };
     loop {
         let ended = match connect(config, tls.as_ref()) {
-            Ok(socket) => run_link(socket, config, events, control, inbox, &mut backoff),
+            Ok(socket) => {
+                links += 1;
+                run_link(
+                    links,
+                    socket,
+                    config,
+                    events,
+                    (control, inbox),
+                    &mut backoff,
+                )
+            }
             Err(error) => Ended::Lost(error),
         };
         match ended {
@@ -399,20 +414,28 @@ fn connect(
 }
 
 fn run_link(
+    number: u64,
     socket: Socket,
     config: &Config,
     events: &Arc<dyn LinkEvents>,
-    control: &Sender<Control>,
-    inbox: &Receiver<Control>,
+    (control, inbox): (&Sender<Control>, &Receiver<Control>),
     backoff: &mut Backoff,
 ) -> Ended {
     let (writer_tx, writer_rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let threads = match spawn_io(&socket, &writer_tx, writer_rx, control, events, &stop) {
+    let threads = match spawn_io(
+        number,
+        &socket,
+        (&writer_tx, writer_rx),
+        control,
+        events,
+        &stop,
+    ) {
         Ok(threads) => threads,
         Err(error) => return Ended::Lost(error),
     };
     let mut link = Link {
+        number,
         writer: writer_tx,
         next_invoke: *SESSION_INVOKES.start(),
         session: None,
@@ -424,8 +447,9 @@ fn run_link(
             link.send_session(wire::stop_session(session));
         }
     }
+    // The writer sends what is queued (StopApplicationSession) and stops; then the socket is
+    // shut and the reader notices within STOP_CHECK at the latest.
     let _ = link.writer.send(Write_::Stop);
-    // Unblocks the reader's read(); the writer stops on its message after the last frames.
     let _ = threads.writer.join();
     stop.store(true, Ordering::SeqCst);
     let _ = socket.tcp.shutdown(Shutdown::Both);
@@ -446,9 +470,9 @@ struct IoThreads {
 }
 
 fn spawn_io(
+    number: u64,
     socket: &Socket,
-    writer_tx: &Sender<Write_>,
-    writer_rx: Receiver<Write_>,
+    (writer_tx, writer_rx): (&Sender<Write_>, Receiver<Write_>),
     control: &Sender<Control>,
     events: &Arc<dyn LinkEvents>,
     stop: &Arc<AtomicBool>,
@@ -466,7 +490,7 @@ fn spawn_io(
             .name("tsp-writer".to_owned())
             .spawn(move || {
                 if let Err(error) = write_loop(write_half, tls.as_deref(), &writer_rx) {
-                    let _ = control.send(Control::Lost(error));
+                    let _ = control.send(Control::Lost(number, error));
                 }
             })
             .map_err(io_error)?
@@ -486,13 +510,14 @@ fn spawn_io(
                     early,
                     tls.as_deref(),
                     &Io {
+                        number,
                         writer: &writer,
                         control: &control,
                         events: &*events,
                         stop: &stop,
                     },
                 );
-                let _ = control.send(Control::Lost(error));
+                let _ = control.send(Control::Lost(number, error));
             })
             .map_err(io_error)?
     };
@@ -501,6 +526,8 @@ fn spawn_io(
 
 /// The supervisor's view of one link.
 struct Link {
+    /// Counts the links of this connection.
+    number: u64,
     writer: Sender<Write_>,
     next_invoke: u16,
     session: Option<wire::Session>,
@@ -529,28 +556,34 @@ impl Link {
                 Ok(Control::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                     return Ended::Shutdown;
                 }
-                Ok(Control::Lost(error)) => return Ended::Lost(error),
-                Ok(Control::Session(Incoming::LoggedIn(session))) => {
-                    keepalive = Some(Keepalive::new(now, session.duration));
-                    let edition = session.edition;
-                    self.session = Some(session);
-                    self.up = true;
-                    events.link_up(LinkSender {
-                        writer: self.writer.clone(),
-                        edition,
-                    });
-                    self.send_session(wire::get_devices());
+                Ok(Control::Lost(link, error)) if link == self.number => {
+                    return Ended::Lost(error);
                 }
-                Ok(Control::Session(Incoming::LoginRejected(refusal))) => {
-                    tracing::error!(%refusal, "the gateway refused the login; check User and Password");
-                    return Ended::Lost(LinkError::LoginRejected(refusal));
-                }
-                Ok(Control::Session(Incoming::TimerReset)) => {
-                    if let Some(keepalive) = &mut keepalive {
-                        keepalive.answer_by = None;
+                Ok(Control::Session(link, incoming)) if link == self.number => match incoming {
+                    Incoming::LoggedIn(session) => {
+                        keepalive = Some(Keepalive::new(now, session.duration));
+                        let edition = session.edition;
+                        self.session = Some(session);
+                        self.up = true;
+                        events.link_up(LinkSender {
+                            writer: self.writer.clone(),
+                            edition,
+                        });
+                        self.send_session(wire::get_devices());
                     }
-                }
-                Ok(Control::Session(other)) => tracing::debug!(?other, "session message ignored"),
+                    Incoming::LoginRejected(refusal) => {
+                        tracing::error!(%refusal, "the gateway refused the login; check User and Password");
+                        return Ended::Lost(LinkError::LoginRejected(refusal));
+                    }
+                    Incoming::TimerReset => {
+                        if let Some(keepalive) = &mut keepalive {
+                            keepalive.answer_by = None;
+                        }
+                    }
+                    Incoming::SessionEnded => return Ended::Lost(LinkError::SessionEnded),
+                },
+                // From the threads of an earlier link: already handled.
+                Ok(Control::Session(..)) | Ok(Control::Lost(..)) => {}
                 Err(RecvTimeoutError::Timeout) => {}
             }
             match &mut keepalive {
@@ -638,6 +671,7 @@ fn write_loop(
 
 /// What the reader thread hands its messages to.
 struct Io<'a> {
+    number: u64,
     writer: &'a Sender<Write_>,
     control: &'a Sender<Control>,
     events: &'a dyn LinkEvents,
@@ -661,7 +695,7 @@ fn read_loop(
                 Ok(Some(found)) => (found.len, router.route(found.invoke_id.value(), found.body)),
             };
             buffer.drain(..consumed);
-            if let Err(error) = deliver(routed, io.writer, io.control, io.events) {
+            if let Err(error) = deliver(routed, io) {
                 return error;
             }
         }
@@ -721,33 +755,30 @@ fn decrypt(
 }
 
 /// What the reader does with one routed message.
-fn deliver(
-    routed: wire::Routed,
-    writer: &Sender<Write_>,
-    control: &Sender<Control>,
-    events: &dyn LinkEvents,
-) -> Result<(), LinkError> {
+fn deliver(routed: wire::Routed, io: &Io<'_>) -> Result<(), LinkError> {
     match routed {
-        wire::Routed::Session(session) => control
-            .send(Control::Session(session))
+        wire::Routed::Session(session) => io
+            .control
+            .send(Control::Session(io.number, session))
             .map_err(|_| LinkError::Closed),
-        wire::Routed::Reply(bytes) => writer
+        wire::Routed::Reply(bytes) => io
+            .writer
             .send(Write_::Frame(bytes))
             .map_err(|_| LinkError::Closed),
         wire::Routed::Devices(devices) => {
-            events.devices(devices);
+            io.events.devices(devices);
             Ok(())
         }
         wire::Routed::Response(invoke, response) => {
-            events.response(invoke, response);
+            io.events.response(invoke, response);
             Ok(())
         }
         wire::Routed::CallEvent(cross_ref, event) => {
-            events.call_event(&cross_ref, event);
+            io.events.call_event(&cross_ref, event);
             Ok(())
         }
         wire::Routed::DeviceEvent(cross_ref, event) => {
-            events.device_event(&cross_ref, event);
+            io.events.device_event(&cross_ref, event);
             Ok(())
         }
         wire::Routed::Nothing => Ok(()),

@@ -426,6 +426,29 @@ fn link_loss_takes_lines_out_of_service_and_reconnect_brings_them_back() {
 }
 
 #[test]
+fn a_session_the_gateway_ends_is_started_again() {
+    let gateway = ScriptedGateway::start(Script::standard()).unwrap();
+    let dir = TempDir::new("terminated");
+    let recorder = Recorder::default();
+    let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
+    open(&provider, &recorder, "201", 3);
+    wait_monitored(&gateway, "201");
+    gateway.terminate_sessions();
+    let dev_state = |state: u32, r: &[Record]| {
+        r.iter()
+            .filter(|record| {
+                matches!(record, Record::Event { msg: msg::LINEDEVSTATE, param1, .. } if *param1 == state as usize)
+            })
+            .count()
+    };
+    recorder.wait("OUTOFSERVICE and INSERVICE again", |r| {
+        dev_state(dev_state::OUTOFSERVICE, r) == 1 && dev_state(dev_state::INSERVICE, r) == 1
+    });
+    assert_eq!(gateway.logins(), 2);
+    provider.shutdown();
+}
+
+#[test]
 fn device_list_changes_create_and_remove_lines() {
     let gateway = ScriptedGateway::start(Script::standard()).unwrap();
     let dir = TempDir::new("devices");

@@ -259,6 +259,23 @@ impl ScriptedGateway {
         }
     }
 
+    /// Ends every session with ApplicationSessionTerminated (session timer expired); the
+    /// connections stay open.
+    pub fn terminate_sessions(&self) {
+        let state = self.shared.lock();
+        let frame = frame_of(
+            9999,
+            &format!(
+                "<ApplicationSessionTerminated xmlns=\"{SESSION_NAMESPACE}\"><sessionID>s1</sessionID>\
+                 <sessionTermReason><definedTermReason>sessionTimerExpired</definedTermReason>\
+                 </sessionTermReason></ApplicationSessionTerminated>"
+            ),
+        );
+        for client in state.clients.values() {
+            client.send(&frame);
+        }
+    }
+
     /// Drops every client connection, as a gateway restart would.
     pub fn disconnect_all(&self) {
         let mut state = self.shared.lock();
