@@ -664,6 +664,45 @@ mod tests {
     }
 
     #[test]
+    fn line_dev_status_keeps_tapi_counts_and_follows_the_service_state() {
+        let mut buf = vec![SENTINEL; 128];
+        line_dev_status(&mut buf, &line()).unwrap();
+        for owned in [
+            lds::NUM_OPENS,
+            lds::OPEN_MEDIA_MODES,
+            lds::APP_INFO_SIZE,
+            lds::APP_INFO_OFFSET,
+        ] {
+            assert_eq!(
+                read(&buf, owned),
+                0xA5A5_A5A5,
+                "offset {owned} belongs to TAPI"
+            );
+        }
+        assert_eq!(read(&buf, lds::NUM_ACTIVE_CALLS), 1);
+        assert_eq!(read(&buf, lds::NUM_ON_HOLD_CALLS), 1);
+        assert_eq!(read(&buf, lds::LINE_FEATURES), LINE_FEATURES);
+        assert_ne!(
+            read(&buf, lds::DEV_STATUS_FLAGS) & LINEDEVSTATUSFLAGS_INSERVICE,
+            0
+        );
+        let out_of_service = LineView {
+            in_service: false,
+            ..line()
+        };
+        line_dev_status(&mut buf, &out_of_service).unwrap();
+        assert_eq!(read(&buf, lds::LINE_FEATURES), 0);
+        assert_eq!(read(&buf, lds::DEV_STATUS_FLAGS), 0);
+        assert_eq!(
+            line_dev_status(&mut [0; 87], &line()),
+            Err(StructError::TooSmall {
+                total: 87,
+                fixed: 88
+            })
+        );
+    }
+
+    #[test]
     fn address_status_lists_forwards_inside_the_structure_or_not_at_all() {
         let mut buf = vec![SENTINEL; 256];
         address_status(&mut buf, &line()).unwrap();
