@@ -11,6 +11,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use csta::system::GetSwitchingFunctionDevices;
+use gateway::client::{ClientConfig, ClientError, CstaClient};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_cti-gateway");
 
@@ -258,7 +260,20 @@ impl Drop for Daemon {
     }
 }
 
-#[cfg(unix)]
+/// Whether the process has a handler for SIGTERM (signal 15: bit 14 of `SigCgt`).
+#[cfg(target_os = "linux")]
+fn catches_sigterm(pid: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << 14) != 0)
+}
+
+#[cfg(target_os = "linux")]
 #[test]
 fn run_serves_with_json_logs_and_stops_cleanly_on_sigterm() {
     let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
@@ -306,7 +321,36 @@ fn run_serves_with_json_logs_and_stops_cleanly_on_sigterm() {
         }
     }
     let address = address.expect("a `listening` record with the address");
-    std::net::TcpStream::connect(&address).expect("the CSTA listener accepts");
+    // A CSTA exchange: the listener answers; without a login the request is refused.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let answer = runtime.block_on(async {
+        let client = CstaClient::connect(&ClientConfig::new(address.clone()))
+            .await
+            .expect("the CSTA listener accepts");
+        let request = GetSwitchingFunctionDevices {
+            requested_device_id: None,
+            requested_device_category: None,
+            extensions: None,
+        };
+        client.request(request.into()).await
+    });
+    assert!(
+        matches!(answer, Err(ClientError::Csta { .. })),
+        "refused without login: {answer:?}"
+    );
+
+    // The daemon logs `listening` before it installs its SIGTERM handler, and a signal in
+    // between would kill it outright. Wait until the kernel reports the handler installed;
+    // nothing else announces it.
+    let pid = daemon.0.id();
+    let handled = (0..1000).any(|_| {
+        let caught = catches_sigterm(pid);
+        if !caught {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        caught
+    });
+    assert!(handled, "the daemon never installed a SIGTERM handler");
 
     let status = Command::new("kill")
         .args(["-TERM", &daemon.0.id().to_string()])
@@ -325,11 +369,9 @@ fn run_serves_with_json_logs_and_stops_cleanly_on_sigterm() {
         }
         seen.push(line);
     }
-    assert!(
-        stopped,
-        "a `stopped` record after SIGTERM; saw {seen:#?}, exit {:?}",
-        daemon.0.try_wait()
-    );
+    // Dying without any record means SIGTERM arrived before the daemon listened for it,
+    // i.e. it announced `listening` before installing its signal handlers.
+    assert!(stopped, "a `stopped` record after SIGTERM; saw {seen:#?}");
     // Standard error closes when the process ends, so `wait` below returns at once.
     let closed = (0..1000).any(|_| match lines.recv_timeout(WAIT) {
         Ok(_) => false,

@@ -869,8 +869,8 @@ async fn start_and_probe(example: &Staged, pki: &Pki) {
             let mut settings = ClientConfig::new(address.to_string());
             settings.tls = listener.tls.as_ref().map(|_| ClientTls {
                 ca_file: Some(pki.ca_file.clone()),
-                danger_accept_invalid_certs: false,
                 server_name: Some("localhost".to_owned()),
+                ..ClientTls::default()
             });
             settings.login = Some(Login {
                 user: user.clone(),
