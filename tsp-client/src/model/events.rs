@@ -89,7 +89,14 @@ impl Model {
                 last_redirection,
                 cause,
             } => {
-                if self.is_me(slot, &alerting) {
+                let outgoing = self
+                    .find(slot, &call)
+                    .filter(|handle| self.calls[handle].view.origin == origin::OUTBOUND);
+                if let (true, Some(handle)) = (self.is_me(slot, &alerting), outgoing) {
+                    // MakeCall with prompting rings the caller's own phone first: the call is
+                    // still being set up, not offered.
+                    self.advance(handle, call_state::PROCEEDING, 0, out);
+                } else if self.is_me(slot, &alerting) {
                     self.offered(slot, &call, calling, called, last_redirection, cause, out);
                 } else {
                     let handle = self.ensure(slot, &call, origin::OUTBOUND);

@@ -628,6 +628,32 @@ fn make_call_events_are_held_back_until_the_completion() {
 }
 
 #[test]
+fn make_call_that_rings_the_own_phone_first_is_proceeding_not_offered() {
+    let mut f = Fixture::new();
+    let (call, out) = f.model.make_call(42, f.line, 0x2_0000_0007, "202").unwrap();
+    f.names.insert(call, "c1".to_owned());
+    let invoke = Fixture::send_invoke(&out);
+    f.model.response(
+        invoke,
+        Response::Call {
+            call: "x5".to_owned(),
+        },
+    );
+    let out = f.event(CallEvent::Delivered {
+        call: "x5".to_owned(),
+        alerting: known("201"),
+        calling: known("201"),
+        called: known("202"),
+        last_redirection: Party::NotKnown,
+        cause: Cause::Normal,
+    });
+    assert_eq!(out, ["STATE c1 PROCEEDING/0x0"]);
+    let view = f.model.call(call).unwrap();
+    assert_eq!(view.origin, origin::OUTBOUND);
+    assert_eq!(view.caller, None);
+}
+
+#[test]
 fn failed_make_call_completes_with_the_mapped_error_and_replays_other_calls() {
     let mut f = Fixture::new();
     let (_, out) = f.model.make_call(7, f.line, 0x2_0000_0001, "999").unwrap();
