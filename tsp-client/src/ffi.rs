@@ -1404,8 +1404,11 @@ pub unsafe extern "system" fn TSPI_lineForward(
         } else {
             // SAFETY: a LINEFORWARDLIST starts with dwTotalSize; the pointer is not NULL.
             let total = unsafe { list.cast::<u32>().read_unaligned() } as usize;
+            if total < 8 {
+                return err::STRUCTURETOOSMALL;
+            }
             // SAFETY: TAPI allocated dwTotalSize bytes for the list.
-            let bytes = unsafe { std::slice::from_raw_parts(list.cast::<u8>(), total.max(8)) };
+            let bytes = unsafe { std::slice::from_raw_parts(list.cast::<u8>(), total) };
             match structs::forward_list(bytes) {
                 Ok(entries) => Some(entries),
                 Err(error) => return error.code(),

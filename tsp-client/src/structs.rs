@@ -339,13 +339,14 @@ impl ForwardListError {
 
 /// Reads a LINEFORWARDLIST (`buf` holds its `dwTotalSize` bytes).
 pub fn forward_list(buf: &[u8]) -> Result<Vec<ForwardEntry>, ForwardListError> {
+    // dwTotalSize and dwNumEntries, then the LINEFORWARD array.
+    const HEADER: usize = 8;
     let entries = dword(buf, lfl::NUM_ENTRIES).unwrap_or(0);
     let needed = usize::try_from(entries)
         .ok()
         .and_then(|count| count.checked_mul(lf::FIXED_SIZE))
-        .and_then(|size| size.checked_add(8));
-    let fits = needed.map_or(false, |needed| needed <= buf.len());
-    if buf.len() < lfl::FIXED_SIZE.min(8) || !fits {
+        .and_then(|size| size.checked_add(HEADER));
+    if buf.len() < HEADER || !needed.map_or(false, |needed| needed <= buf.len()) {
         return Err(ForwardListError::TooSmall {
             total: buf.len(),
             entries,
@@ -353,7 +354,7 @@ pub fn forward_list(buf: &[u8]) -> Result<Vec<ForwardEntry>, ForwardListError> {
     }
     let mut list = Vec::new();
     for index in 0..usize::try_from(entries).unwrap_or(0) {
-        let base = 8 + index * lf::FIXED_SIZE;
+        let base = HEADER + index * lf::FIXED_SIZE;
         let mode = dword(buf, base + lf::FORWARD_MODE).unwrap_or(0);
         let size = dword(buf, base + lf::DEST_ADDRESS_SIZE).unwrap_or(0);
         let offset = dword(buf, base + lf::DEST_ADDRESS_OFFSET).unwrap_or(0);
