@@ -467,6 +467,22 @@ fn dev_state_events(records: &[Record], state: usize) -> usize {
         .count()
 }
 
+/// The driver handle of the latest LINE_NEWCALL.
+fn last_new_call(records: &[Record]) -> Result<usize, String> {
+    records
+        .iter()
+        .rev()
+        .find_map(|x| match x {
+            Record::Event {
+                msg: LINE_NEWCALL,
+                p1,
+                ..
+            } => Some(*p1),
+            _ => None,
+        })
+        .ok_or_else(|| "no LINE_NEWCALL".to_owned())
+}
+
 /// A TAPI structure buffer pre-filled with sentinels.
 fn structure(total: usize) -> Vec<u8> {
     let mut buf = vec![SENTINEL; total];
@@ -1198,18 +1214,7 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
             .count()
             == 2
     })?;
-    let hd_call = records
-        .iter()
-        .rev()
-        .find_map(|x| match x {
-            Record::Event {
-                msg: LINE_NEWCALL,
-                p1,
-                ..
-            } => Some(*p1),
-            _ => None,
-        })
-        .ok_or("no LINE_NEWCALL")?;
+    let hd_call = last_new_call(&records)?;
     let ht_call = FIRST_TAPI_CALL + 1;
     wait("OFFERING of the second call", |r| {
         state_events(r, ht_call, OFFERING) == 1
@@ -1338,18 +1343,7 @@ fn consultation(
     let records = wait("OFFERING of the call to consult about", |r| {
         state_events(r, ht_held, OFFERING) == 1
     })?;
-    let hd_held = records
-        .iter()
-        .rev()
-        .find_map(|x| match x {
-            Record::Event {
-                msg: LINE_NEWCALL,
-                p1,
-                ..
-            } => Some(*p1),
-            _ => None,
-        })
-        .ok_or("no LINE_NEWCALL")?;
+    let hd_held = last_new_call(&records)?;
     let result = user_info_request(tsp, "TSPI_lineAnswer", request + 1, hd_held);
     async_request("lineAnswer", request + 1, result, 0)?;
     wait("CONNECTED", |r| state_events(r, ht_held, CONNECTED) == 1)?;
@@ -1494,18 +1488,7 @@ fn refused_new_call(tsp: &Tsp, control: &mut Control) -> Result<(), String> {
         }),
         "no LINE_CALLSTATE for a call TAPI refused",
     )?;
-    let hd_call = records
-        .iter()
-        .rev()
-        .find_map(|x| match x {
-            Record::Event {
-                msg: LINE_NEWCALL,
-                p1,
-                ..
-            } => Some(*p1),
-            _ => None,
-        })
-        .ok_or("no LINE_NEWCALL")?;
+    let hd_call = last_new_call(&records)?;
     control.command(&format!("hangup {accepted} 203"))?;
     wait("IDLE after the caller hung up", |r| {
         state_events(r, ht_call, IDLE) == 1
