@@ -23,12 +23,20 @@ pub struct Info {
 impl Info {
     /// Builds an item with a string value.
     pub fn string(kind: &str, vals: impl Into<String>) -> Self {
-        Self { kind: kind.to_owned(), vali: 0, vals: vals.into() }
+        Self {
+            kind: kind.to_owned(),
+            vali: 0,
+            vals: vals.into(),
+        }
     }
 
     /// Builds an item with an integer and a string value.
     pub fn new(kind: &str, vali: i32, vals: impl Into<String>) -> Self {
-        Self { kind: kind.to_owned(), vali, vals: vals.into() }
+        Self {
+            kind: kind.to_owned(),
+            vali,
+            vals: vals.into(),
+        }
     }
 }
 
@@ -321,7 +329,11 @@ impl CallState {
     /// Returns a copy with `bit` set or cleared.
     #[must_use]
     pub fn with(self, bit: i32, on: bool) -> Self {
-        if on { Self(self.0 | bit) } else { Self(self.0 & !bit) }
+        if on {
+            Self(self.0 | bit)
+        } else {
+            Self(self.0 & !bit)
+        }
     }
 
     /// Returns a copy with the phase replaced.
@@ -396,7 +408,9 @@ impl CallInfo {
 
     /// The conference GUID shared by every leg of one call (`info type="conf"`), if present.
     pub fn conf(&self) -> Option<&str> {
-        self.info("conf").map(|info| info.vals.as_str()).filter(|vals| !vals.is_empty())
+        self.info("conf")
+            .map(|info| info.vals.as_str())
+            .filter(|vals| !vals.is_empty())
     }
 }
 
@@ -584,11 +598,30 @@ mod tests {
 
     #[test]
     fn msg_and_role_keep_unknown_values() {
-        for wire in ["x-setup", "r-rel", "del", "x-fty", "msg-sent", "r-facility-x", ""] {
+        for wire in [
+            "x-setup",
+            "r-rel",
+            "del",
+            "x-fty",
+            "msg-sent",
+            "r-facility-x",
+            "",
+        ] {
             assert_eq!(Msg::parse(wire).as_str(), wire);
         }
-        assert_eq!(Msg::parse("r-facility-x"), Msg::Other("r-facility-x".into()));
-        for wire in ["this", "peer", "leg2orig", "parked-to", "picking", "xfer", "new-role"] {
+        assert_eq!(
+            Msg::parse("r-facility-x"),
+            Msg::Other("r-facility-x".into())
+        );
+        for wire in [
+            "this",
+            "peer",
+            "leg2orig",
+            "parked-to",
+            "picking",
+            "xfer",
+            "new-role",
+        ] {
             assert_eq!(PartyRole::parse(wire).as_str(), wire);
         }
     }

@@ -83,6 +83,33 @@ struct Leg {
     stale: bool,
     /// A call to the hidden recording number: no events.
     hidden: bool,
+    /// Records seen on this leg.
+    records: u32,
+    /// A parked call waiting at this line (state 8).
+    parked: bool,
+    /// The leg stands for a call this line picked up.
+    pickup: bool,
+    /// The line transferred this call away; later records are the PBX's courtesy view.
+    transferred_away: bool,
+    /// Report nothing more for this leg (its end is covered by an earlier event).
+    silent: bool,
+    /// The last `ct` party a transfer was reported for.
+    transfer_reported: Option<Party>,
+    /// The last diverting party seen on this (outgoing) leg.
+    redirection_seen: Option<Party>,
+    /// The ringing leg was released by the PBX without a cause: a deflection whose new
+    /// destination the next records of the batch tell (see [`Bridge::finish_batch`]).
+    pending_divert: bool,
+}
+
+/// A ringing line's release that waits for the end of the batch to tell a deflection from an
+/// abandoned call.
+#[derive(Clone, Debug)]
+struct PendingRelease {
+    line: DeviceId,
+    call_id: CallId,
+    conf: Option<Arc<str>>,
+    peer: Party,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +125,7 @@ pub(super) struct Calls {
     calls: HashMap<CallId, CallEntry>,
     confs: HashMap<String, CallId>,
     pending_make_calls: HashMap<DeviceId, Instant>,
+    pending_releases: Vec<PendingRelease>,
     seed: u32,
     next: u64,
 }
@@ -109,6 +137,7 @@ impl Calls {
             calls: HashMap::new(),
             confs: HashMap::new(),
             pending_make_calls: HashMap::new(),
+            pending_releases: Vec::new(),
             seed,
             next: 0,
         }
@@ -198,14 +227,34 @@ impl Calls {
 }
 
 /// What the parties of a record say.
+/// What the parties of a record say.
 struct Parties {
     peer: Party,
+    /// The PBX object type of the peer, for internal peers.
+    peer_kind: Option<String>,
     redirection: Option<Party>,
     first_redirection: Option<Party>,
     transferred_by: Option<Party>,
     transfer_target: Option<Party>,
     parked_to: Option<Party>,
     picking: bool,
+    /// The trunk an external peer is reached through.
+    trunk: Option<Party>,
+}
+
+/// What other legs of the call tell about this record (computed before the leg is stepped).
+#[derive(Default)]
+struct Context {
+    /// The call's leg merged into another call with this record (the old call id).
+    joined_from: Option<CallId>,
+    /// Another leg of the call shows that the call left this line for this party.
+    diverted_to: Option<Party>,
+    /// The call the new peer had before a transfer joined it here (when the peer is a line).
+    peer_old_call: Option<CallId>,
+    /// This line has another leg in the same call standing for the parked call.
+    parked_elsewhere_here: bool,
+    /// The line is a waiting queue.
+    queue_line: bool,
 }
 
 impl Bridge {
@@ -222,6 +271,7 @@ impl Bridge {
             return Some(leg.call_id.clone());
         }
         let line = self.handles.get(&(handle.site, handle.user))?.clone();
+        self.calls.pending_make_calls.remove(&line);
         let call_id = self.calls.new_call_id(None);
         let leg = Leg::new(handle, line, call_id.clone(), None, false, true);
         self.calls.attach(leg);
@@ -255,12 +305,69 @@ impl Bridge {
         }
         let parties = self.parties(record);
         let conf = record.conf();
-        if !self.calls.legs.contains_key(&handle) {
-            self.create_leg(handle, &line, record, &parties, conf, now, &mut events);
-        } else if let Some(conf) = conf {
-            self.join_conf(handle, conf, &parties, &mut events);
+        let mut context = Context::default();
+        if self.calls.legs.contains_key(&handle) {
+            if let Some(conf) = conf {
+                context.joined_from = self.join_conf(handle, conf);
+            }
+        } else {
+            self.create_leg(handle, &line, record, &parties, conf, now);
         }
-        self.advance(handle, record, parties, &mut events);
+        self.fill_context(handle, &parties, &mut context);
+        if let Some(target) = &parties.transfer_target {
+            self.transferred_away(handle, target, &mut events);
+        }
+        self.advance(handle, record, &parties, &context, &mut events);
+        events
+    }
+
+    /// Ends a batch of records: releases that waited for the rest of the batch are reported,
+    /// as a diversion when another leg of the call now names the released line as the party
+    /// that diverted it, else as an abandoned call.
+    pub fn finish_batch(&mut self) -> Vec<DeviceEvent> {
+        let pending = std::mem::take(&mut self.calls.pending_releases);
+        let mut events = Vec::new();
+        for release in pending {
+            let me = Party::Device(release.line.clone());
+            let by_conf = |leg: &&Leg| {
+                leg.call_id == release.call_id
+                    || (release.conf.is_some() && leg.conf == release.conf)
+            };
+            let destination = self.calls.legs.values().filter(by_conf).find_map(|leg| {
+                if leg.incoming && leg.redirection.as_ref() == Some(&me) {
+                    Some(leg.me())
+                } else if leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me {
+                    Some(leg.peer.clone())
+                } else {
+                    None
+                }
+            });
+            let call_alive = self.calls.calls.contains_key(&release.call_id);
+            let event = |kind| DeviceEvent {
+                device: release.line.clone(),
+                call: Some(release.call_id.clone()),
+                local: LocalState::Null,
+                kind,
+                conf: release.conf.clone(),
+            };
+            match destination {
+                Some(to) => events.push(event(EventKind::Diverted {
+                    diverting: me.clone(),
+                    new_destination: to,
+                    cause: Cause::Redirected,
+                })),
+                None => events.push(event(EventKind::ConnectionCleared {
+                    dropped: me.clone(),
+                    releasing: release.peer.clone(),
+                    cause: Cause::CallCancelled,
+                })),
+            }
+            if !call_alive {
+                events.push(event(EventKind::CallCleared {
+                    cause: Cause::CallCancelled,
+                }));
+            }
+        }
         events
     }
 
@@ -297,19 +404,15 @@ impl Bridge {
                 .values()
                 .find(|leg| leg.line == line && leg.conf.as_deref() == Some(conf))
                 .map(|leg| leg.handle);
-            // Snapshot handles are meaningless: key the leg by the new user handle and call 0
-            // until the first live record carries its real call handle.
-            let handle = LegHandle {
-                site,
-                user,
-                call: -(self.calls.legs.len() as i32) - 1,
-            };
+            // Snapshot handles are meaningless: key the leg by the new user handle and a
+            // negative call handle until the first live record carries its real one.
+            let call = -i32::try_from(self.calls.legs.len() + 1).unwrap_or(i32::MAX);
+            let handle = LegHandle { site, user, call };
             let parties = self.parties(record);
             match existing {
                 Some(old) => {
-                    let mut leg = match self.calls.legs.remove(&old) {
-                        Some(leg) => leg,
-                        None => continue,
+                    let Some(mut leg) = self.calls.legs.remove(&old) else {
+                        continue;
                     };
                     if let Some(entry) = self.calls.calls.get_mut(&leg.call_id) {
                         entry.legs.remove(&old);
@@ -319,19 +422,11 @@ impl Bridge {
                     leg.stale = false;
                     self.calls.legs.insert(handle, leg);
                 }
-                None => {
-                    self.create_leg(
-                        handle,
-                        &line,
-                        record,
-                        &parties,
-                        Some(conf),
-                        now,
-                        &mut events,
-                    );
-                }
+                None => self.create_leg(handle, &line, record, &parties, Some(conf), now),
             }
-            self.advance(handle, record, parties, &mut events);
+            let mut context = Context::default();
+            self.fill_context(handle, &parties, &mut context);
+            self.advance(handle, record, &parties, &context, &mut events);
         }
         events
     }
@@ -360,22 +455,28 @@ impl Bridge {
             .legs
             .iter()
             .filter_map(|handle| self.calls.legs.get(handle))
-            .filter(|leg| !leg.hidden && !leg.own_cleared)
+            .filter(|leg| leg.visible())
             .collect();
-        let mut connections: Vec<ConnectionSnapshot> = legs
-            .iter()
-            .map(|leg| ConnectionSnapshot {
+        let mut connections: Vec<ConnectionSnapshot> = Vec::new();
+        for leg in &legs {
+            if connections
+                .iter()
+                .any(|c| c.line.as_ref() == Some(&leg.line))
+            {
+                continue;
+            }
+            connections.push(ConnectionSnapshot {
                 device: Party::Device(leg.line.clone()),
                 line: Some(leg.line.clone()),
                 local: leg.local,
                 handle: Some(leg.handle),
-            })
-            .collect();
+            });
+        }
         for leg in &legs {
             let known = connections
                 .iter()
                 .any(|connection| connection.device == leg.peer);
-            if !known && !leg.peer_cleared {
+            if !known && !leg.peer_cleared && leg.peer != Party::NotKnown {
                 connections.push(ConnectionSnapshot {
                     device: leg.peer.clone(),
                     line: None,
@@ -397,7 +498,7 @@ impl Bridge {
             .calls
             .legs
             .values()
-            .filter(|leg| &leg.line == line && !leg.hidden && !leg.own_cleared)
+            .filter(|leg| &leg.line == line && leg.visible())
             .map(|leg| &leg.call_id)
             .collect();
         ids.sort();
@@ -417,7 +518,7 @@ impl Bridge {
         self.calls
             .legs
             .values()
-            .find(|leg| &leg.line == line && &leg.call_id == call && !leg.own_cleared)
+            .find(|leg| &leg.line == line && &leg.call_id == call && leg.visible())
             .map(|leg| (leg.handle, leg.local))
     }
 
@@ -443,15 +544,35 @@ impl Bridge {
             (None, Some(first)) => (Some(self.party(first)), Some(self.party(first))),
             (None, None) => (None, None),
         };
+        let peer_kind = peer_no
+            .filter(|no| !no.cn.is_empty())
+            .and_then(|no| self.objects.get(&no.cn))
+            .map(|object| object.kind.clone());
+        let trunk = peer_no
+            .filter(|no| no.cn.is_empty() && !no.e164.is_empty())
+            .and_then(|no| self.trunk_of(&no.e164));
         Parties {
             peer: peer_no.map(|no| self.party(no)).unwrap_or_default(),
+            peer_kind,
             redirection,
             first_redirection,
             transferred_by: find(PartyRole::Ct).map(|no| self.party(no)),
             transfer_target: find(PartyRole::Xfer).map(|no| self.party(no)),
             parked_to: find(PartyRole::ParkedTo).map(|no| self.party(no)),
             picking: find(PartyRole::Picking).is_some(),
+            trunk,
         }
+    }
+
+    /// The trunk (gateway object) whose number prefixes an external number.
+    fn trunk_of(&self, number: &str) -> Option<Party> {
+        self.objects
+            .values()
+            .filter(|object| {
+                object.kind == "gw" && !object.e164.is_empty() && number.starts_with(&object.e164)
+            })
+            .max_by_key(|object| object.e164.len())
+            .map(|object| Party::Device(self.device_id(&self.address_of(object))))
     }
 
     /// A PBX party as a CSTA party: internal objects by their address, external numbers as
@@ -480,7 +601,6 @@ impl Bridge {
         Party::device(&no.e164)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn create_leg(
         &mut self,
         handle: LegHandle,
@@ -489,7 +609,6 @@ impl Bridge {
         parties: &Parties,
         conf: Option<&str>,
         now: Instant,
-        events: &mut Vec<DeviceEvent>,
     ) {
         // A leg known from a snapshot (negative call handle) gets its real handle.
         let snapshot_leg = self
@@ -515,11 +634,13 @@ impl Bridge {
             }
             return;
         }
-        let make_call = self
-            .calls
-            .pending_make_calls
-            .get(line)
-            .is_some_and(|since| now.saturating_duration_since(*since) < MAKE_CALL_WINDOW);
+        let make_call = !parties.picking
+            && record.state.phase() != CallPhase::Parked
+            && self
+                .calls
+                .pending_make_calls
+                .get(line)
+                .is_some_and(|since| now.saturating_duration_since(*since) < MAKE_CALL_WINDOW);
         if make_call {
             self.calls.pending_make_calls.remove(line);
         }
@@ -532,19 +653,8 @@ impl Bridge {
             record.state.outbound(),
             make_call,
         );
-        leg.hidden = self.is_recording(&parties.peer);
-        if leg.incoming {
-            leg.calling = parties.peer.clone();
-            leg.called = parties
-                .first_redirection
-                .clone()
-                .unwrap_or_else(|| Party::Device(line.clone()));
-            leg.redirection = parties.redirection.clone();
-        } else {
-            leg.calling = Party::Device(line.clone());
-        }
-        leg.peer = parties.peer.clone();
-        let _ = events;
+        leg.hidden = self.is_recording(&parties.peer)
+            || (self.settings.hide_parked_calls && record.state.phase() == CallPhase::Parked);
         self.calls.attach(leg);
     }
 
@@ -555,74 +665,140 @@ impl Bridge {
         }
     }
 
-    /// A leg's record carries another conf than its call: two PBX calls were joined (transfer).
-    fn join_conf(
-        &mut self,
-        handle: LegHandle,
-        conf: &str,
-        parties: &Parties,
-        events: &mut Vec<DeviceEvent>,
-    ) {
-        let Some(leg) = self.calls.legs.get(&handle) else {
-            return;
-        };
+    /// A leg's record carries another conf than its call: a transfer joined it to another
+    /// call. Moves the leg and returns the call it left.
+    fn join_conf(&mut self, handle: LegHandle, conf: &str) -> Option<CallId> {
+        let leg = self.calls.legs.get(&handle)?;
         if leg.conf.as_deref() == Some(conf) {
-            return;
+            return None;
         }
         let old_call = leg.call_id.clone();
-        let line = leg.line.clone();
         let Some(new_call) = self.calls.confs.get(conf).cloned() else {
             // First sight of this conf: the leg's call simply takes it on.
-            if let Some(entry) = self.calls.calls.get_mut(&old_call) {
-                if let Some(previous) = entry.conf.replace(conf.to_owned()) {
-                    self.calls.confs.remove(&previous);
-                }
+            if let Some(entry) = self.calls.calls.get_mut(&old_call)
+                && let Some(previous) = entry.conf.replace(conf.to_owned())
+            {
+                self.calls.confs.remove(&previous);
             }
             self.calls.confs.insert(conf.to_owned(), old_call);
             if let Some(leg) = self.calls.legs.get_mut(&handle) {
                 leg.conf = Some(Arc::from(conf));
             }
-            return;
+            return None;
         };
         if new_call == old_call {
-            return;
+            return None;
         }
         self.calls.move_leg(handle, &new_call);
         if let Some(leg) = self.calls.legs.get_mut(&handle) {
             leg.conf = Some(Arc::from(conf));
-            leg.peer = parties.peer.clone();
         }
-        let transferring = parties.transferred_by.clone().unwrap_or_default();
-        let local = self
+        Some(old_call)
+    }
+
+    /// What the other legs of the call say about this record.
+    fn fill_context(&self, handle: LegHandle, parties: &Parties, context: &mut Context) {
+        let Some(leg) = self.calls.legs.get(&handle) else {
+            return;
+        };
+        let me = leg.me();
+        context.queue_line = self
+            .line(&leg.line)
+            .is_some_and(|line| line.object_kind == "waiting");
+        let same_call = |other: &&Leg| other.call_id == leg.call_id && other.handle != handle;
+        // A diversion: another leg of this call (the caller's) now names this line as the
+        // last diverting party and rings someone else.
+        context.diverted_to = self
             .calls
             .legs
-            .get(&handle)
-            .map_or(LocalState::Null, |leg| leg.local);
-        events.push(DeviceEvent {
-            device: line.clone(),
-            call: Some(new_call.clone()),
-            local,
-            conf: Some(Arc::from(conf)),
-            kind: EventKind::Transferred {
-                primary_old: new_call.clone(),
-                secondary_old: Some(old_call.clone()),
-                transferring,
-                transferred_to: Party::Device(line.clone()),
-                connections: vec![ConnectionChange {
-                    device: Party::Device(line),
-                    old_call,
-                    new_call,
-                }],
-                cause: Cause::Transfer,
-            },
-        });
+            .values()
+            .filter(same_call)
+            .find(|other| other.redirection_seen.as_ref() == Some(&me) && other.peer != me)
+            .map(|other| other.peer.clone());
+        // A transfer: the call the new peer (a line) was in before it joined this call.
+        if let Some(peer) = parties.peer.id() {
+            context.peer_old_call = self
+                .calls
+                .legs
+                .values()
+                .find(|other| {
+                    &other.line == peer && other.call_id != leg.call_id && other.visible()
+                })
+                .map(|other| other.call_id.clone());
+        }
+        context.parked_elsewhere_here = self
+            .calls
+            .legs
+            .values()
+            .filter(same_call)
+            .any(|other| other.line == leg.line && other.parked);
+    }
+
+    /// This line transferred the call (the record names the transfer target): both of the
+    /// line's legs in the transfer end with one TransferedEvent.
+    fn transferred_away(
+        &mut self,
+        handle: LegHandle,
+        target: &Party,
+        events: &mut Vec<DeviceEvent>,
+    ) {
+        let Some(leg) = self.calls.legs.get(&handle) else {
+            return;
+        };
+        if leg.transferred_away || leg.hidden {
+            return;
+        }
+        let line = leg.line.clone();
+        let primary = leg.call_id.clone();
+        let consultation = self
+            .calls
+            .legs
+            .values()
+            .find(|other| {
+                other.line == line
+                    && other.handle != handle
+                    && &other.peer == target
+                    && other.visible()
+            })
+            .map(|other| (other.handle, other.call_id.clone()));
+        let mut connections = Vec::new();
+        if let Some((_, secondary)) = &consultation {
+            connections.push(ConnectionChange {
+                device: target.clone(),
+                old_call: secondary.clone(),
+                new_call: primary.clone(),
+            });
+        }
+        let Some(leg) = self.calls.legs.get_mut(&handle) else {
+            return;
+        };
+        leg.transferred_away = true;
+        leg.own_cleared = true;
+        leg.silent = true;
+        leg.local = LocalState::Null;
+        events.push(leg.event(EventKind::Transferred {
+            primary_old: primary.clone(),
+            secondary_old: consultation.as_ref().map(|(_, call)| call.clone()),
+            transferring: leg.me(),
+            transferred_to: target.clone(),
+            connections,
+            cause: Cause::Transfer,
+        }));
+        if let Some((consultation, _)) = consultation
+            && let Some(other) = self.calls.legs.get_mut(&consultation)
+        {
+            other.own_cleared = true;
+            other.silent = true;
+            other.local = LocalState::Null;
+        }
     }
 
     fn advance(
         &mut self,
         handle: LegHandle,
         record: &CallInfo,
-        parties: Parties,
+        parties: &Parties,
+        context: &Context,
         events: &mut Vec<DeviceEvent>,
     ) {
         let cause_info = record.info("cause").map(|info| info.vali);
@@ -630,10 +806,14 @@ impl Bridge {
             return;
         };
         let mut out = Vec::new();
-        step(&mut leg, record, &parties, cause_info, &mut out);
-        let hidden = leg.hidden;
+        step(&mut leg, record, parties, context, cause_info, &mut out);
+        let quiet = leg.hidden
+            || (leg.silent
+                && out
+                    .iter()
+                    .all(|e| !matches!(e.kind, EventKind::Transferred { .. })));
         self.calls.legs.insert(handle, leg);
-        if !hidden {
+        if !quiet {
             events.extend(out);
         }
     }
@@ -642,9 +822,27 @@ impl Bridge {
         let Some((leg, last)) = self.calls.detach(handle) else {
             return;
         };
-        if leg.hidden {
+        if leg.hidden || leg.silent {
             return;
         }
+        if leg.pending_divert {
+            self.calls.pending_releases.push(PendingRelease {
+                line: leg.line.clone(),
+                call_id: leg.call_id.clone(),
+                conf: leg.conf.clone(),
+                peer: leg.peer.clone(),
+            });
+            return;
+        }
+        // Another leg of this line still stands for the call (it was parked here): the
+        // line's connection continues.
+        let continues = self.calls.calls.get(&leg.call_id).is_some_and(|entry| {
+            entry
+                .legs
+                .iter()
+                .filter_map(|h| self.calls.legs.get(h))
+                .any(|other| other.line == leg.line && other.visible())
+        });
         let event = |kind, local| DeviceEvent {
             device: leg.line.clone(),
             call: Some(leg.call_id.clone()),
@@ -652,7 +850,7 @@ impl Bridge {
             kind,
             conf: leg.conf.clone(),
         };
-        if !leg.own_cleared {
+        if !leg.own_cleared && !continues {
             let releasing = if leg.peer_cleared {
                 leg.peer.clone()
             } else {
@@ -708,7 +906,20 @@ impl Leg {
             cause: Cause::NormalClearing,
             stale: false,
             hidden: false,
+            records: 0,
+            parked: false,
+            pickup: false,
+            transferred_away: false,
+            silent: false,
+            transfer_reported: None,
+            redirection_seen: None,
+            pending_divert: false,
         }
+    }
+
+    /// Whether the leg still stands for a connection of its line.
+    fn visible(&self) -> bool {
+        !self.hidden && !self.own_cleared && !self.silent
     }
 
     fn event(&self, kind: EventKind) -> DeviceEvent {
@@ -743,7 +954,7 @@ fn far_state(leg: &Leg) -> LocalState {
 fn cause_of(q850: i32) -> Cause {
     match q850 {
         1 => Cause::NumberUnallocated,
-        3 | 21 | 22 | 27 | 28 | 38 => Cause::DestNotObtainable,
+        3 | 20 | 21 | 22 | 27 | 28 | 38 => Cause::DestNotObtainable,
         17 => Cause::Busy,
         18 | 19 | 102 => Cause::CallNotAnswered,
         34 | 42 => Cause::NetworkCongestion,
@@ -752,6 +963,11 @@ fn cause_of(q850: i32) -> Cause {
         _ => Cause::NormalClearing,
     }
 }
+
+/// Q.850 26, "non-selected user clearing": the call was answered or picked up elsewhere.
+const ANSWERED_ELSEWHERE: i32 = 26;
+/// Q.850 19, "no answer from user": a no-answer forward took the call away.
+const NO_ANSWER: i32 = 19;
 
 fn is_failure(cause: Cause) -> bool {
     !matches!(
@@ -765,14 +981,20 @@ fn step(
     leg: &mut Leg,
     record: &CallInfo,
     parties: &Parties,
-    cause: Option<i32>,
+    context: &Context,
+    q850: Option<i32>,
     out: &mut Vec<DeviceEvent>,
 ) {
     let state = record.state;
     let phase = state.phase();
-    let first = leg.phase == CallPhase::Idle && !leg.delivered && !leg.originated;
-    if let Some(q850) = cause {
+    let first = leg.records == 0;
+    leg.records += 1;
+    if let Some(q850) = q850 {
         leg.cause = cause_of(q850);
+    }
+    if leg.transferred_away || leg.silent {
+        leg.phase = phase;
+        return;
     }
 
     // Parties: the far end may change (forwarding at the far end, transfer, pickup).
@@ -781,20 +1003,36 @@ fn step(
         leg.peer = parties.peer.clone();
     }
     let peer_changed = previous_peer != Party::NotKnown && previous_peer != leg.peer;
+    if parties.redirection.is_some() {
+        leg.redirection_seen = parties.redirection.clone();
+    }
     let outgoing = !leg.incoming || leg.make_call;
     if outgoing && !leg.originated {
         leg.called = leg.peer.clone();
     }
-    if leg.incoming && parties.redirection.is_some() && !leg.delivered {
-        leg.redirection = parties.redirection.clone();
-        if let Some(first) = &parties.first_redirection {
-            leg.called = first.clone();
-        }
-    }
 
     if first {
-        if leg.incoming && !leg.make_call {
+        if phase == CallPhase::Parked {
+            // A call parked at this line. When the line parked it itself, its other leg of
+            // the call ends next and the connection simply continues as the parked call.
+            leg.parked = true;
+            leg.local = LocalState::Hold;
+            leg.phase = phase;
+            out.push(leg.event(EventKind::Held {
+                holding: leg.me(),
+                cause: Cause::Park,
+            }));
+            return;
+        }
+        if parties.picking {
+            leg.pickup = true;
+        } else if leg.incoming && !leg.make_call {
             leg.calling = leg.peer.clone();
+            leg.called = parties
+                .first_redirection
+                .clone()
+                .unwrap_or_else(|| leg.me());
+            leg.redirection = parties.redirection.clone();
         } else {
             leg.local = LocalState::Initiated;
             let cause = if leg.make_call {
@@ -806,56 +1044,119 @@ fn step(
         }
     }
 
-    // Transfer seen by a remaining party: the peer changed and the PBX names who transferred.
-    if peer_changed && leg.established {
-        if let Some(transferring) = &parties.transferred_by {
-            out.push(leg.event(EventKind::Transferred {
-                primary_old: leg.call_id.clone(),
-                secondary_old: None,
-                transferring: transferring.clone(),
-                transferred_to: leg.peer.clone(),
-                connections: vec![ConnectionChange {
+    // A transfer seen by a remaining party: the PBX names who transferred (`ct`) and this
+    // leg's peer changed, or the leg joined the surviving call.
+    if let Some(transferring) = &parties.transferred_by
+        && !leg.pickup
+        && (peer_changed || context.joined_from.is_some())
+        && leg.transfer_reported.as_ref() != Some(transferring)
+    {
+        leg.transfer_reported = Some(transferring.clone());
+        let (secondary, transferred_to, connections) = match &context.joined_from {
+            Some(old) => (
+                Some(old.clone()),
+                leg.me(),
+                vec![ConnectionChange {
+                    device: leg.me(),
+                    old_call: old.clone(),
+                    new_call: leg.call_id.clone(),
+                }],
+            ),
+            None => {
+                let mut connections = vec![ConnectionChange {
                     device: leg.me(),
                     old_call: leg.call_id.clone(),
                     new_call: leg.call_id.clone(),
-                }],
-                cause: Cause::Transfer,
-            }));
-        }
+                }];
+                if let Some(old) = &context.peer_old_call {
+                    connections.push(ConnectionChange {
+                        device: leg.peer.clone(),
+                        old_call: old.clone(),
+                        new_call: leg.call_id.clone(),
+                    });
+                }
+                (context.peer_old_call.clone(), leg.peer.clone(), connections)
+            }
+        };
+        out.push(leg.event(EventKind::Transferred {
+            primary_old: leg.call_id.clone(),
+            secondary_old: secondary,
+            transferring: transferring.clone(),
+            transferred_to,
+            connections,
+            cause: Cause::Transfer,
+        }));
     }
 
-    if outgoing {
-        // A 3rd-party device called first for a MakeCall rings (prompt) before it dials.
-        if leg.make_call && leg.incoming && phase == CallPhase::Alert && !leg.established {
-            leg.local = LocalState::Alerting;
+    if leg.pickup {
+        if phase == CallPhase::Connected && !leg.established {
+            leg.established = true;
+            leg.delivered = true;
+            leg.local = LocalState::Connected;
+            out.push(leg.event(EventKind::Established {
+                answering: leg.me(),
+                calling: leg.peer.clone(),
+                called: parties.transferred_by.clone().unwrap_or_else(|| leg.me()),
+                last_redirection: parties.transferred_by.clone(),
+                cause: Cause::CallPickup,
+            }));
         }
+    } else if leg.make_call && leg.incoming {
+        // A third-party device called first for a MakeCall: it rings (prompt), its user
+        // answers (`r-conn`), then the PBX calls the destination (`x-alert`, `x-conn`).
+        match &record.msg {
+            Msg::RConn if !leg.originated => {
+                leg.originated = true;
+                leg.local = LocalState::Connected;
+                leg.called = leg.peer.clone();
+                out.push(leg.event(EventKind::Originated {
+                    calling: leg.me(),
+                    called: leg.peer.clone(),
+                    cause: Cause::MakeCall,
+                }));
+            }
+            Msg::XAlert if leg.originated && !leg.delivered => {
+                leg.delivered = true;
+                out.push(leg.event(EventKind::Delivered {
+                    alerting: leg.peer.clone(),
+                    calling: leg.me(),
+                    called: leg.called.clone(),
+                    last_redirection: parties.redirection.clone(),
+                    cause: Cause::NewCall,
+                }));
+            }
+            Msg::XConn if leg.originated && !leg.established => {
+                leg.established = true;
+                leg.delivered = true;
+                out.push(leg.event(EventKind::Established {
+                    answering: leg.peer.clone(),
+                    calling: leg.me(),
+                    called: leg.called.clone(),
+                    last_redirection: parties.redirection.clone(),
+                    cause: Cause::NewCall,
+                }));
+            }
+            _ => {}
+        }
+    } else if outgoing {
         // Diversion at the far end before answer: the ringing party changed.
-        if peer_changed && !leg.established && leg.delivered {
-            let cause = if parties.picking || parties.transferred_by.is_some() {
-                Cause::CallPickup
-            } else {
-                Cause::CallForward
-            };
+        if peer_changed && !leg.established && leg.delivered && parties.transferred_by.is_none() {
             out.push(leg.event(EventKind::Diverted {
                 diverting: previous_peer.clone(),
                 new_destination: leg.peer.clone(),
-                cause,
+                cause: if parties.redirection.is_some() {
+                    Cause::CallForward
+                } else {
+                    Cause::CallPickup
+                },
             }));
             leg.delivered = false;
         }
         let dialled = matches!(
             phase,
             CallPhase::CallProc | CallPhase::Alert | CallPhase::Connected
-        ) || (phase == CallPhase::SetupAck && leg.peer != Party::NotKnown)
-            || (leg.make_call && leg.peer != Party::NotKnown && leg.peer != leg.me());
-        if !leg.originated
-            && dialled
-            && !(leg.make_call
-                && leg.incoming
-                && phase != CallPhase::Connected
-                && !leg.delivered
-                && leg.peer == Party::NotKnown)
-        {
+        ) || (phase == CallPhase::SetupAck && leg.peer != Party::NotKnown);
+        if !leg.originated && dialled {
             leg.originated = true;
             leg.local = LocalState::Connected;
             let cause = if leg.make_call {
@@ -869,6 +1170,14 @@ fn step(
                 called: leg.peer.clone(),
                 cause,
             }));
+            if let Some(trunk) = &parties.trunk {
+                out.push(leg.event(EventKind::NetworkReached {
+                    trunk: trunk.clone(),
+                    calling: leg.me(),
+                    called: leg.peer.clone(),
+                    cause: Cause::NewCall,
+                }));
+            }
         }
         if phase == CallPhase::Alert && !leg.delivered && leg.originated {
             leg.delivered = true;
@@ -888,21 +1197,41 @@ fn step(
             leg.established = true;
             leg.delivered = true;
             leg.local = LocalState::Connected;
-            out.push(leg.event(EventKind::Established {
-                answering: leg.peer.clone(),
-                calling: leg.me(),
-                called: leg.called.clone(),
-                last_redirection: parties.redirection.clone(),
-                cause: Cause::NewCall,
+            if parties.peer_kind.as_deref() == Some("waiting") {
+                out.push(leg.event(EventKind::Queued {
+                    queue: leg.peer.clone(),
+                    calling: leg.me(),
+                    called: leg.called.clone(),
+                    cause: Cause::EnteringDistribution,
+                }));
+            } else {
+                out.push(leg.event(EventKind::Established {
+                    answering: leg.peer.clone(),
+                    calling: leg.me(),
+                    called: leg.called.clone(),
+                    last_redirection: parties.redirection.clone(),
+                    cause: Cause::NewCall,
+                }));
+            }
+        }
+    } else if context.queue_line {
+        // A call waiting in this queue (answered by the PBX's announcement).
+        if !leg.delivered {
+            leg.delivered = true;
+            leg.established = true;
+            leg.local = LocalState::Queued;
+            out.push(leg.event(EventKind::Queued {
+                queue: leg.me(),
+                calling: leg.calling.clone(),
+                called: leg.me(),
+                cause: Cause::EnteringDistribution,
             }));
         }
     } else {
-        if !leg.delivered && phase != CallPhase::Parked {
+        if !leg.delivered {
             leg.delivered = true;
             leg.local = LocalState::Alerting;
-            let cause = if parties.picking {
-                Cause::CallPickup
-            } else if leg.redirection.is_some() {
+            let cause = if leg.redirection.is_some() {
                 Cause::CallForward
             } else {
                 Cause::NewCall
@@ -923,22 +1252,9 @@ fn step(
                 calling: leg.calling.clone(),
                 called: leg.called.clone(),
                 last_redirection: leg.redirection.clone(),
-                cause: if parties.picking {
-                    Cause::CallPickup
-                } else {
-                    Cause::NewCall
-                },
+                cause: Cause::NewCall,
             }));
         }
-    }
-
-    // Parking: the leg now stands for a parked call.
-    if phase == CallPhase::Parked && leg.phase != CallPhase::Parked {
-        leg.local = LocalState::Hold;
-        out.push(leg.event(EventKind::Held {
-            holding: leg.me(),
-            cause: Cause::Park,
-        }));
     }
 
     // Hold by this side and by the peer.
@@ -951,11 +1267,9 @@ fn step(
                 cause: Cause::Normal,
             }));
         } else {
-            leg.local = if leg.established {
-                LocalState::Connected
-            } else {
-                leg.local
-            };
+            if leg.established {
+                leg.local = LocalState::Connected;
+            }
             out.push(leg.event(EventKind::Retrieved {
                 retrieving: leg.me(),
                 cause: Cause::Normal,
@@ -978,51 +1292,55 @@ fn step(
         out.push(leg.event(kind));
     }
 
-    // Release: who released is told by the message direction.
+    release(leg, record, parties, context, q850, outgoing, out);
+    leg.phase = phase;
+}
+
+/// Who released is told by the message direction: `r-` the device, `x-` the PBX towards it.
+fn release(
+    leg: &mut Leg,
+    record: &CallInfo,
+    parties: &Parties,
+    context: &Context,
+    q850: Option<i32>,
+    outgoing: bool,
+    out: &mut Vec<DeviceEvent>,
+) {
     match &record.msg {
         Msg::RRel | Msg::RDisc if !leg.own_cleared => {
-            let cause = if parties.parked_to.is_some() {
-                Cause::Park
-            } else if parties.transfer_target.is_some() {
-                Cause::Transfer
-            } else {
-                leg.cause
-            };
-            if let Some(target) = &parties.transfer_target {
-                out.push(leg.event(EventKind::Transferred {
-                    primary_old: leg.call_id.clone(),
-                    secondary_old: None,
-                    transferring: leg.me(),
-                    transferred_to: target.clone(),
-                    connections: Vec::new(),
-                    cause: Cause::Transfer,
-                }));
-            }
             leg.own_cleared = true;
             leg.local = LocalState::Null;
-            leg.cause = cause;
+            if parties.parked_to.is_some() {
+                leg.cause = Cause::Park;
+                if context.parked_elsewhere_here {
+                    // The line parked the call at itself: the parked leg carries on.
+                    leg.silent = true;
+                    return;
+                }
+            }
             out.push(leg.event(EventKind::ConnectionCleared {
                 dropped: leg.me(),
                 releasing: leg.me(),
-                cause,
+                cause: leg.cause,
             }));
         }
         Msg::XRel | Msg::XDisc if !leg.own_cleared && !leg.peer_cleared => {
-            leg.peer_cleared = true;
-            if parties.transfer_target.is_some() {
-                // This user transferred the call away: the transfer ends its connection.
+            if leg.parked {
+                // The parked call was taken (un-parked or picked up) or ended.
                 leg.own_cleared = true;
                 leg.local = LocalState::Null;
-                leg.cause = Cause::Transfer;
-                out.push(leg.event(EventKind::Transferred {
-                    primary_old: leg.call_id.clone(),
-                    secondary_old: None,
-                    transferring: leg.me(),
-                    transferred_to: parties.transfer_target.clone().unwrap_or_default(),
-                    connections: Vec::new(),
-                    cause: Cause::Transfer,
+                let cause = if q850 == Some(ANSWERED_ELSEWHERE) {
+                    Cause::CallPickup
+                } else {
+                    leg.cause
+                };
+                out.push(leg.event(EventKind::ConnectionCleared {
+                    dropped: leg.me(),
+                    releasing: leg.me(),
+                    cause,
                 }));
             } else if outgoing && !leg.established && is_failure(leg.cause) {
+                leg.peer_cleared = true;
                 leg.local = LocalState::Fail;
                 out.push(leg.event(EventKind::Failed {
                     failing: leg.peer.clone(),
@@ -1030,10 +1348,53 @@ fn step(
                     called: leg.called.clone(),
                     cause: leg.cause,
                 }));
-            } else {
-                if !outgoing && !leg.established && !is_failure(leg.cause) {
-                    leg.cause = Cause::CallCancelled;
+            } else if !outgoing && !leg.established {
+                // The call left this ringing line.
+                leg.own_cleared = true;
+                leg.local = LocalState::Null;
+                if let Some(to) = &context.diverted_to {
+                    let cause = if q850 == Some(NO_ANSWER) {
+                        Cause::CallForwardNoAnswer
+                    } else {
+                        Cause::Redirected
+                    };
+                    out.push(leg.event(EventKind::Diverted {
+                        diverting: leg.me(),
+                        new_destination: to.clone(),
+                        cause,
+                    }));
+                } else if q850 == Some(NO_ANSWER) {
+                    out.push(leg.event(EventKind::Diverted {
+                        diverting: leg.me(),
+                        new_destination: Party::NotKnown,
+                        cause: Cause::CallForwardNoAnswer,
+                    }));
+                } else if q850.is_none() {
+                    // No cause: the PBX moved the call on (a deflection); the records that
+                    // follow in the batch name the new destination.
+                    leg.pending_divert = true;
+                } else if q850 == Some(ANSWERED_ELSEWHERE) {
+                    leg.cause = Cause::Normal;
+                    out.push(leg.event(EventKind::ConnectionCleared {
+                        dropped: leg.me(),
+                        releasing: leg.me(),
+                        cause: Cause::Normal,
+                    }));
+                } else {
+                    leg.cause = if is_failure(leg.cause) {
+                        leg.cause
+                    } else {
+                        Cause::CallCancelled
+                    };
+                    leg.peer_cleared = true;
+                    out.push(leg.event(EventKind::ConnectionCleared {
+                        dropped: leg.me(),
+                        releasing: leg.peer.clone(),
+                        cause: leg.cause,
+                    }));
                 }
+            } else {
+                leg.peer_cleared = true;
                 out.push(leg.event(EventKind::ConnectionCleared {
                     dropped: leg.peer.clone(),
                     releasing: leg.peer.clone(),
@@ -1043,5 +1404,4 @@ fn step(
         }
         _ => {}
     }
-    leg.phase = phase;
 }

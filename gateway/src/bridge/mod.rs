@@ -189,4 +189,6 @@ impl Bridge {
 }
 
 #[cfg(test)]
+mod model_tests;
+#[cfg(test)]
 mod tests;

@@ -138,6 +138,7 @@ impl Fixture {
                     .on_call_info(SiteId::MASTER, &record.record(), self.now),
             );
         }
+        events.extend(self.bridge.finish_batch());
         events
     }
 }

@@ -543,6 +543,7 @@ impl Link {
             for record in &batch.call {
                 events.extend(bridge.on_call_info(site, record, now));
             }
+            events.extend(bridge.finish_batch());
             ((lines.clone(), reread), events, lines)
         });
         for device in &changes.removed {
