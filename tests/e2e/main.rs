@@ -3,6 +3,8 @@
 
 mod calls;
 mod framing;
+mod links;
 mod resilience;
+mod services;
 mod sessions;
 mod tls;

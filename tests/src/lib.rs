@@ -1,6 +1,8 @@
 //! The test harness of cti-gateway: a gateway in-process on port 0, CSTA clients, test
 //! credentials and certificates. Used by the end-to-end tests (`tests/e2e`) and the benchmark.
 
+pub mod bench;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Once;
@@ -112,13 +114,24 @@ pub struct TestGateway {
 impl TestGateway {
     /// Starts a gateway from a TOML configuration (relative paths against `dir`).
     pub async fn start(toml: &str, dir: Option<tempfile::TempDir>) -> Self {
+        Self::start_tweaked(toml, dir, |_| {}).await
+    }
+
+    /// Starts a gateway from a TOML configuration changed by `tweak` after validation (for
+    /// settings tests need below what operators may configure, such as short poll timeouts).
+    pub async fn start_tweaked(
+        toml: &str,
+        dir: Option<tempfile::TempDir>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         subscribe();
         let mut sources = Sources::from_toml(toml);
         if let Some(dir) = &dir {
             sources.origin = dir.path().join("gateway.toml");
         }
-        let config =
+        let mut config =
             Config::load(&sources).unwrap_or_else(|errors| panic!("test config invalid: {errors}"));
+        tweak(&mut config);
         let gateway = Gateway::start(config).await.expect("gateway starts");
         Self {
             gateway,

@@ -1,0 +1,377 @@
+//! Services on two calls of one device: consultation, alternate, reconnect, transfer,
+//! single-step transfer and conference.
+
+use csta::call_control::{
+    AlternateCall, ConferenceCall, ConsultationCall, ReconnectCall, SingleStepTransferCall,
+    TransferCall,
+};
+use csta::error_code::{CstaErrorCode, OperationError as Op, StateIncompatibilityError as State};
+use csta::events::Event;
+use csta::ids::{CallId, ConnectionId};
+use csta::message::Message;
+use gateway::client::CstaClient;
+use pbx_soap::records::CallPhase;
+use pbx_soap::sim::SimConfig;
+use tests::{SimGateway, TestGateway, sim_gateway_config};
+
+use super::{at, call_of, code, device, leg, leg_with, legs, talking, until};
+
+fn consult(existing: ConnectionId, to: &str) -> Message {
+    ConsultationCall {
+        existing_call: existing,
+        consulted_device: device(to),
+        connection_reservation: None,
+        account_code: None,
+        auth_code: None,
+        correlator_data: None,
+        user_data: None,
+        consult_options: None,
+        extensions: None,
+    }
+    .into()
+}
+
+fn alternate(held: ConnectionId, active: ConnectionId) -> Message {
+    AlternateCall {
+        held_call: held,
+        active_call: active,
+        connection_reservation: None,
+        consult_options: None,
+        extensions: None,
+    }
+    .into()
+}
+
+fn transfer(held: ConnectionId, active: ConnectionId) -> Message {
+    TransferCall {
+        held_call: held,
+        active_call: active,
+        extensions: None,
+    }
+    .into()
+}
+
+fn conference(held: ConnectionId, active: ConnectionId) -> Message {
+    ConferenceCall {
+        held_call: held,
+        active_call: active,
+        extensions: None,
+    }
+    .into()
+}
+
+/// 202 calls 201 and 201 answers; then 201 consults 203. Returns the two call ids.
+async fn consultation(setup: &SimGateway, client: &mut CstaClient) -> (CallId, CallId) {
+    let sim_call = setup.sim.dial("Ben Fischer", "201").unwrap();
+    until(client, "DeliveredEvent").await;
+    setup.sim.answer(sim_call, "Anna Becker").unwrap();
+    let established = until(client, "EstablishedEvent").await;
+    let first = call_of(&established.last().unwrap().event).unwrap().clone();
+    let Message::ConsultationCallResponse(consulting) = client
+        .request(consult(at(&first, "201"), "203"))
+        .await
+        .unwrap()
+    else {
+        panic!("no ConsultationCallResponse");
+    };
+    let second = consulting.initiated_call.call.clone().unwrap();
+    assert_ne!(first, second, "the consultation is a call of its own");
+    assert_eq!(
+        consulting
+            .initiated_call
+            .device
+            .as_ref()
+            .map(|device| device.as_str()),
+        Some("201")
+    );
+    let pbx = setup.sim.snapshot();
+    assert!(leg_with(&pbx, "Anna Becker", "Ben Fischer").state.held());
+    assert_eq!(
+        leg_with(&pbx, "Clara Hoffmann", "Anna Becker")
+            .state
+            .phase(),
+        CallPhase::Alert,
+        "203 rings"
+    );
+    // Wait until the gateway knows the consultation rings.
+    loop {
+        let events = until(client, "DeliveredEvent").await;
+        if call_of(&events.last().unwrap().event) == Some(&second) {
+            break;
+        }
+    }
+    (first, second)
+}
+
+#[tokio::test]
+async fn consultation_alternate_and_transfer() {
+    let setup = SimGateway::start("").await;
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    assert_eq!(
+        code(
+            client
+                .request(consult(
+                    at(&CallId::new("nosuchcall").unwrap(), "201"),
+                    "203"
+                ))
+                .await
+        ),
+        CstaErrorCode::Operation(Op::InvalidConnectionID)
+    );
+    let (first, second) = consultation(&setup, &mut client).await;
+    setup
+        .sim
+        .answer(setup.sim.snapshot().calls[1].call, "Clara Hoffmann")
+        .unwrap();
+    until(&mut client, "EstablishedEvent").await;
+
+    // Swap: the consultation is held, the first call is active again; then back.
+    let wrong_held = CstaErrorCode::StateIncompatibility(State::InvalidHeldConnectionState);
+    assert_eq!(
+        code(
+            client
+                .request(alternate(at(&second, "201"), at(&first, "201")))
+                .await
+        ),
+        wrong_held,
+        "roles swapped: the 'held' call is active"
+    );
+    assert_eq!(
+        code(
+            client
+                .request(alternate(at(&first, "201"), at(&second, "203")))
+                .await
+        ),
+        CstaErrorCode::Operation(Op::NotSameDevice)
+    );
+    client
+        .request(alternate(at(&first, "201"), at(&second, "201")))
+        .await
+        .unwrap();
+    let pbx = setup.sim.snapshot();
+    assert!(talking(leg_with(&pbx, "Anna Becker", "Ben Fischer")));
+    assert!(leg_with(&pbx, "Anna Becker", "Clara Hoffmann").state.held());
+    let swapped = until(&mut client, "RetrievedEvent").await;
+    assert!(swapped.iter().any(|e| matches!(e.event, Event::Held(_))));
+    client
+        .request(alternate(at(&second, "201"), at(&first, "201")))
+        .await
+        .unwrap();
+    let pbx = setup.sim.snapshot();
+    assert!(leg_with(&pbx, "Anna Becker", "Ben Fischer").state.held());
+    assert!(talking(leg_with(&pbx, "Anna Becker", "Clara Hoffmann")));
+    until(&mut client, "RetrievedEvent").await;
+
+    // Transfer: 202 and 203 talk, 201 is out of both calls.
+    assert_eq!(
+        code(
+            client
+                .request(transfer(at(&second, "201"), at(&first, "201")))
+                .await
+        ),
+        wrong_held
+    );
+    let Message::TransferCallResponse(transferred) = client
+        .request(transfer(at(&first, "201"), at(&second, "201")))
+        .await
+        .unwrap()
+    else {
+        panic!("no TransferCallResponse");
+    };
+    assert_eq!(transferred.transferred_call.call, Some(first.clone()));
+    let pbx = setup.sim.snapshot();
+    assert!(legs(&pbx, "Anna Becker").is_empty());
+    assert!(talking(leg_with(&pbx, "Ben Fischer", "Clara Hoffmann")));
+    assert!(talking(leg_with(&pbx, "Clara Hoffmann", "Ben Fischer")));
+    let after = until(&mut client, "ConnectionClearedEvent").await;
+    assert!(
+        after.iter().all(
+            |event| call_of(&event.event).is_some_and(|call| *call == first || *call == second)
+        ),
+        "{after:?}"
+    );
+    assert_eq!(
+        code(
+            client
+                .request(transfer(at(&first, "201"), at(&second, "201")))
+                .await
+        ),
+        CstaErrorCode::Operation(Op::InvalidConnectionID),
+        "201 has left both calls"
+    );
+    let ben = setup.sim.snapshot().calls[0].call;
+    setup.sim.hangup(ben, "Ben Fischer").unwrap();
+}
+
+#[tokio::test]
+async fn reconnect_call_drops_the_consultation_and_takes_the_held_call_back() {
+    let setup = SimGateway::start("").await;
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    let (first, second) = consultation(&setup, &mut client).await;
+    let reconnect = |active: &CallId, held: &CallId| -> Message {
+        ReconnectCall {
+            active_call: at(active, "201"),
+            held_call: at(held, "201"),
+            extensions: None,
+        }
+        .into()
+    };
+    assert_eq!(
+        code(client.request(reconnect(&first, &second)).await),
+        CstaErrorCode::StateIncompatibility(State::InvalidHeldConnectionState),
+        "roles swapped"
+    );
+    assert!(matches!(
+        client.request(reconnect(&second, &first)).await.unwrap(),
+        Message::ReconnectCallResponse(_)
+    ));
+    let pbx = setup.sim.snapshot();
+    assert!(
+        legs(&pbx, "Clara Hoffmann").is_empty(),
+        "the consultation is gone"
+    );
+    assert!(talking(leg(&pbx, "Anna Becker")));
+    assert!(talking(leg(&pbx, "Ben Fischer")));
+    until(&mut client, "RetrievedEvent").await;
+    let ben = setup.sim.snapshot().calls[0].call;
+    setup.sim.hangup(ben, "Ben Fischer").unwrap();
+}
+
+#[tokio::test]
+async fn single_step_transfer_moves_the_far_end_to_a_new_destination() {
+    let setup = SimGateway::start("").await;
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    client.monitor("203").await.unwrap();
+    let sim_call = setup.sim.dial("Ben Fischer", "201").unwrap();
+    setup.sim.answer(sim_call, "Anna Becker").unwrap();
+    let established = until(&mut client, "EstablishedEvent").await;
+    let call = call_of(&established.last().unwrap().event).unwrap().clone();
+    let single_step = |to: &str| -> Message {
+        SingleStepTransferCall {
+            active_call: at(&call, "201"),
+            transferred_to: device(to),
+            account_code: None,
+            auth_code: None,
+            correlator_data: None,
+            user_data: None,
+            extensions: None,
+        }
+        .into()
+    };
+    assert_eq!(
+        code(client.request(single_step("abc")).await),
+        CstaErrorCode::Operation(Op::InvalidDestinationDeviceID)
+    );
+    let Message::SingleStepTransferCallResponse(moved) =
+        client.request(single_step("203")).await.unwrap()
+    else {
+        panic!("no SingleStepTransferCallResponse");
+    };
+    assert_eq!(moved.transferred_call.call, Some(call.clone()));
+    let pbx = setup.sim.snapshot();
+    assert!(legs(&pbx, "Anna Becker").is_empty(), "201 left the call");
+    let clara = leg_with(&pbx, "Clara Hoffmann", "Ben Fischer");
+    assert_eq!(clara.state.phase(), CallPhase::Alert, "203 rings for 202");
+    let ringing = loop {
+        let events = until(&mut client, "DeliveredEvent").await;
+        if let Event::Delivered(delivered) = &events.last().unwrap().event
+            && delivered
+                .alerting_device
+                .device_id()
+                .is_some_and(|d| d.as_str() == "203")
+        {
+            break events;
+        }
+    };
+    assert_eq!(
+        call_of(&ringing.last().unwrap().event),
+        Some(&call),
+        "the call keeps its id"
+    );
+    setup.sim.hangup(sim_call, "Ben Fischer").unwrap();
+}
+
+#[tokio::test]
+async fn conference_call_asks_the_phone_for_its_three_party_conference() {
+    let setup = SimGateway::start("").await;
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    let (first, second) = consultation(&setup, &mut client).await;
+    setup
+        .sim
+        .answer(setup.sim.snapshot().calls[1].call, "Clara Hoffmann")
+        .unwrap();
+    until(&mut client, "EstablishedEvent").await;
+    assert_eq!(
+        code(
+            client
+                .request(conference(at(&second, "201"), at(&first, "201")))
+                .await
+        ),
+        CstaErrorCode::StateIncompatibility(State::InvalidHeldConnectionState)
+    );
+    let Message::ConferenceCallResponse(joined) = client
+        .request(conference(at(&first, "201"), at(&second, "201")))
+        .await
+        .unwrap()
+    else {
+        panic!("no ConferenceCallResponse");
+    };
+    assert_eq!(joined.conference_call.call, Some(second));
+    // The simulator does not model the phones' local conference (UserRc 4 has no records), so
+    // the PBX state cannot show it; both calls are still there.
+    assert_eq!(setup.sim.call_count(), 2);
+}
+
+#[tokio::test]
+async fn a_pbx_without_three_party_conference_refuses_conference_call() {
+    let sim = pbx_soap::sim::Sim::start(
+        SimConfig {
+            poll_timeout: std::time::Duration::from_secs(2),
+            ..SimConfig::default()
+        },
+        pbx_soap::sim::Directory::demo(),
+    )
+    .await
+    .unwrap();
+    let config = sim_gateway_config(&sim.url(), "").replace(
+        "password = \"ip800\"\n",
+        "password = \"ip800\"\nno_3pty = true\n",
+    );
+    let gateway = TestGateway::start(&config, None).await;
+    assert!(
+        gateway
+            .gateway
+            .wait_in_service(std::time::Duration::from_secs(20))
+            .await
+    );
+    let setup = SimGateway { sim, gateway };
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    let (first, second) = consultation(&setup, &mut client).await;
+    assert_eq!(
+        code(
+            client
+                .request(conference(at(&first, "201"), at(&second, "201")))
+                .await
+        ),
+        CstaErrorCode::Operation(Op::ServiceNotSupported)
+    );
+    let Message::GetCstaFeaturesResponse(features) = client
+        .request(csta::system::GetCstaFeatures::default().into())
+        .await
+        .unwrap()
+    else {
+        panic!("no features");
+    };
+    assert!(
+        features
+            .supported_services
+            .iter()
+            .flat_map(|list| &list.features)
+            .all(|feature| feature.name != "conferenceCall")
+    );
+}
