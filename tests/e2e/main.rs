@@ -4,6 +4,7 @@
 mod calls;
 mod framing;
 mod links;
+mod model;
 mod resilience;
 mod services;
 mod sessions;
