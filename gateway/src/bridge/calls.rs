@@ -317,8 +317,52 @@ impl Bridge {
         if let Some(target) = &parties.transfer_target {
             self.transferred_away(handle, target, &mut events);
         }
+        let was_held = self.calls.legs.get(&handle).is_some_and(|leg| leg.held);
         self.advance(handle, record, &parties, &context, &mut events);
+        if was_held && !record.state.held() {
+            self.detect_conference(handle, &mut events);
+        }
         events
+    }
+
+    /// A retrieved call while another call of the same line is connected and not held: the
+    /// phone mixes both (its three-party conference).
+    fn detect_conference(&self, handle: LegHandle, events: &mut Vec<DeviceEvent>) {
+        let Some(joined) = self.calls.legs.get(&handle) else {
+            return;
+        };
+        if !joined.visible() || !joined.established {
+            return;
+        }
+        let Some(active) = self.calls.legs.values().find(|other| {
+            other.line == joined.line
+                && other.handle != handle
+                && other.call_id != joined.call_id
+                && other.visible()
+                && other.established
+                && !other.held
+        }) else {
+            return;
+        };
+        events.push(joined.event(EventKind::Conferenced {
+            primary_old: joined.call_id.clone(),
+            secondary_old: Some(active.call_id.clone()),
+            conferencing: joined.me(),
+            added: joined.peer.clone(),
+            connections: vec![
+                ConnectionChange {
+                    device: joined.peer.clone(),
+                    old_call: joined.call_id.clone(),
+                    new_call: active.call_id.clone(),
+                },
+                ConnectionChange {
+                    device: active.peer.clone(),
+                    old_call: active.call_id.clone(),
+                    new_call: active.call_id.clone(),
+                },
+            ],
+            cause: Cause::Conference,
+        }));
     }
 
     /// Ends a batch of records: releases that waited for the rest of the batch are reported,

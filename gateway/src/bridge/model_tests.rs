@@ -513,3 +513,44 @@ fn unregistering_takes_the_line_out_of_service() {
         [(LocalState::Null, EventKind::BackInService)]
     );
 }
+
+#[test]
+fn the_phones_three_party_conference_is_reported() {
+    let mut pbx = Pbx::new();
+    let (first, _) = pbx.step(|m, now| m.dial(BEN, "201", now).unwrap());
+    pbx.step(|m, now| m.answer(first, ANNA, now).unwrap());
+    pbx.step(|m, _| m.hold(first, ANNA).unwrap());
+    let (second, _) = pbx.step(|m, now| m.dial(ANNA, "203", now).unwrap());
+    pbx.step(|m, now| m.answer(second, CLARA, now).unwrap());
+    let anna = DeviceId::new("201");
+    let calls = pbx.bridge.calls_at(&anna);
+    let held = calls
+        .iter()
+        .find(|call| call.connections[0].local == LocalState::Hold)
+        .unwrap()
+        .id
+        .clone();
+    let active = calls
+        .iter()
+        .find(|call| call.connections[0].local == LocalState::Connected)
+        .unwrap()
+        .id
+        .clone();
+    let (handle, _) = pbx.bridge.leg(&anna, &active).unwrap();
+    let (_, events) = pbx.step(|m, _| m.user_rc(handle.call, 4));
+    let conferenced: Vec<_> = at(&events, "201")
+        .into_iter()
+        .filter_map(|(_, kind)| match kind {
+            EventKind::Conferenced {
+                primary_old,
+                secondary_old,
+                conferencing,
+                added,
+                ..
+            } => Some((primary_old, secondary_old, conferencing, added)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(conferenced, [(held, Some(active), d("201"), d("202"))]);
+    assert_eq!(names(&events, "202"), ["Retrieved:Connected"]);
+}

@@ -760,7 +760,11 @@ impl Shared {
                     Response::Void
                 }
                 // Media cross-connects and remote-control codes change nothing the API reports.
-                Request::UserMediaTransfer { .. } | Request::UserRc { .. } => Response::Void,
+                Request::UserMediaTransfer { .. } => Response::Void,
+                Request::UserRc { call, rc } => {
+                    model.user_rc(call, rc);
+                    Response::Void
+                }
                 Request::UserDtmf { call, recv, dtmf } => {
                     model.user_send_info(call, recv, &[Info::string("dtmf", dtmf)]);
                     Response::Void

@@ -1862,6 +1862,52 @@ impl Model {
         handle
     }
 
+    /// `UserRc`: remote-control codes for innovaphone phones. Code 4 toggles the phone's
+    /// three-party conference of the user's active call and one held call: with one call
+    /// held and one active, the held one is retrieved and the phone mixes both (both legs
+    /// connected, neither held); in a conference, the other call is held again. Other codes
+    /// (and phones that are not innovaphone's) leave no trace in the records.
+    pub fn user_rc(&mut self, call: i32, rc: i32) {
+        const THREE_PARTY: i32 = 4;
+        if rc != THREE_PARTY {
+            return;
+        }
+        let Some((_, leg)) = self.handle_leg(call) else {
+            return;
+        };
+        let Some(object) = self.leg(leg).map(|state| state.object) else {
+            return;
+        };
+        let connected: Vec<(u64, bool)> = self.objects[object]
+            .legs
+            .iter()
+            .filter_map(|l| self.leg(*l).map(|state| (*l, state)))
+            .filter(|(_, state)| {
+                state.kind == LegKind::Party && state.phase == CallPhase::Connected
+            })
+            .map(|(l, state)| (l, state.held))
+            .collect();
+        if connected.len() != 2 {
+            return;
+        }
+        match connected.iter().filter(|(_, held)| *held).count() {
+            // One held, one active: join them.
+            1 => {
+                if let Some((held, _)) = connected.iter().find(|(_, held)| *held) {
+                    let _ = self.hold_leg(*held, false);
+                }
+            }
+            // In conference: hold the other call again.
+            0 => {
+                if let Some((other, _)) = connected.iter().find(|(l, _)| *l != leg) {
+                    let _ = self.hold_leg(*other, true);
+                }
+            }
+            _ => {}
+        }
+        self.settle();
+    }
+
     /// `UserCtComplete`: the device is told its peer changed (display only, `x-ct`).
     pub fn user_ct_complete(&mut self, call: i32, e164: &str, h323: &str) {
         let Some((_, leg)) = self.handle_leg(call) else {

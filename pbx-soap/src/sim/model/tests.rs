@@ -599,6 +599,32 @@ fn hold_and_retrieve_flag_both_legs() {
 }
 
 #[test]
+fn remote_control_code_4_toggles_a_three_party_conference() {
+    let mut pbx = Pbx::new();
+    let (a, b, c) = (pbx.watch("A"), pbx.watch("B"), pbx.watch("C"));
+    let first = pbx.dial("B", "201");
+    pbx.model.answer(first, "A", pbx.now).expect("answer");
+    pbx.model.hold(first, "A").expect("hold");
+    let second = pbx.dial("A", "203");
+    pbx.model.answer(second, "C", pbx.now).expect("answer");
+    let active = pbx.records(a).last().expect("records").call;
+    pbx.lines(b);
+    pbx.lines(c);
+    pbx.model.user_rc(active, 4);
+    assert_eq!(pbx.lines(a), ["r-fty 0x85 peer=202"], "the held call joins");
+    assert_eq!(pbx.lines(b), ["x-fty 0x5 peer=201"]);
+    assert!(pbx.lines(c).is_empty());
+    pbx.model.user_rc(active, 4);
+    assert_eq!(
+        pbx.lines(a),
+        ["r-fty 0x185 peer=202"],
+        "the other call is held again"
+    );
+    pbx.model.user_rc(active, 8);
+    assert!(pbx.lines(a).is_empty(), "other codes leave no records");
+}
+
+#[test]
 fn consultation_transfer_connects_the_peers() {
     let mut pbx = Pbx::new();
     let (a, b, c) = (pbx.watch("A"), pbx.watch("B"), pbx.watch("C"));
