@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tsp-client tests: the platform-neutral core natively (stable cargo), then the real Windows DLL
-# under wine64, driven by the TAPISRV harness against the scripted CSTA gateway on 127.0.0.1.
+# tsp-client checks: fmt and clippy, the platform-neutral core natively (stable cargo), then the
+# real Windows DLL under wine64, driven by the TAPISRV harness against the scripted CSTA gateway
+# on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,12 @@ esac
 wine=/usr/lib/wine/wine64
 [ -x "$wine" ] || fail "$wine is missing (apt-get install wine64)"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+
+step "fmt and clippy"
+# `-p`, not `--all`: through csta's path dependency `--all` would reach the main workspace.
+packages=(-p tsp-client -p scripted-gateway -p tsp-harness)
+cargo fmt "${packages[@]}" --check || fail "cargo fmt --check (run: cargo fmt ${packages[*]})"
+cargo clippy --locked "${packages[@]}" --all-targets -- -D warnings || fail "clippy"
 
 step "native core tests"
 cargo test --locked || fail "native core tests"
