@@ -420,7 +420,6 @@ pub struct AdminConfig {
 // ---- raw (serde) shapes ------------------------------------------------------------------
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawTop {
     #[serde(default)]
     pbx: BTreeMap<String, config::Value>,
@@ -695,16 +694,52 @@ impl Config {
                 config::Environment::with_prefix(ENV_PREFIX)
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true)
+                    .try_parsing(false)
                     .source(Some(env)),
             )
             .build()
             .map_err(|error| ConfigErrors::single("", error.to_string()))?;
-        let top: RawTop = merged
+        let mut collector = Collector { issues: Vec::new() };
+        // Unknown sections are reported with their names, and loading goes on so that every
+        // other problem is reported too.
+        let sections: BTreeMap<String, config::Value> = merged
             .try_deserialize()
             .map_err(|error| ConfigErrors::single("", error.to_string()))?;
+        for name in sections.keys() {
+            if !["pbx", "listener", "user", "sessions", "admin", "shutdown"]
+                .contains(&name.as_str())
+            {
+                collector.push(
+                    name.as_str(),
+                    format!(
+                        "unknown section `{name}`, expected one of `pbx`, `listener`, `user`, \
+                         `sessions`, `admin`, `shutdown`"
+                    ),
+                );
+            }
+        }
+        let known: BTreeMap<String, config::Value> = sections
+            .into_iter()
+            .filter(|(name, _)| {
+                ["pbx", "listener", "user", "sessions", "admin", "shutdown"]
+                    .contains(&name.as_str())
+            })
+            .collect();
+        let top: RawTop = match serde_path_to_error::deserialize(config::Value::from(
+            known
+                .into_iter()
+                .collect::<config::Map<String, config::Value>>(),
+        )) {
+            Ok(top) => top,
+            Err(error) => {
+                let path = error.path().to_string();
+                collector.push(path, error.into_inner().to_string());
+                return Err(ConfigErrors {
+                    issues: collector.issues,
+                });
+            }
+        };
 
-        let mut collector = Collector { issues: Vec::new() };
         let base = sources.base_dir();
         let pbx = top
             .pbx
@@ -884,6 +919,16 @@ fn validate_pbx(
             None
         }
     };
+    if raw
+        .device_prefix
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        collector.push(
+            format!("{key}.device_prefix"),
+            "must not contain white space or control characters",
+        );
+    }
     if raw.monitor_user.is_empty() {
         collector.push(format!("{key}.monitor_user"), "must not be empty");
     }
@@ -1056,6 +1101,18 @@ fn validate_user(
         collector.push(key, "user names must not be empty");
     }
     if let Some(hash) = &raw.password_hash
+        && let Ok(parsed) = argon2::PasswordHash::new(hash)
+        && !parsed.algorithm.as_str().starts_with("argon2")
+    {
+        collector.push(
+            format!("{key}.password_hash"),
+            format!(
+                "{} hashes are not supported; create an argon2 hash with `cti-gateway hash-password`",
+                parsed.algorithm
+            ),
+        );
+    }
+    if let Some(hash) = &raw.password_hash
         && let Err(error) = argon2::PasswordHash::new(hash)
     {
         collector.push(
@@ -1211,6 +1268,46 @@ mod tests {
         assert_eq!(config.pbx[0].password.expose(), "from-env");
         assert!(config.pbx[0].silent_hold);
         assert_eq!(config.sessions.queue, 128);
+    }
+
+    #[test]
+    fn environment_values_are_taken_as_written() {
+        let mut sources = Sources::from_toml(MINIMAL);
+        sources
+            .env
+            .insert("CTI_GATEWAY__PBX__MAIN__PASSWORD".into(), "007".into());
+        sources.env.insert(
+            "CTI_GATEWAY__PBX__MAIN__RECORDING_NUMBER".into(),
+            "0299".into(),
+        );
+        sources.env.insert(
+            "CTI_GATEWAY__PBX__MAIN__NUMBERING__INTERNATIONAL_PREFIX".into(),
+            "00".into(),
+        );
+        let config = Config::load(&sources).unwrap();
+        assert_eq!(config.pbx[0].password.expose(), "007");
+        assert_eq!(config.pbx[0].recording_number.as_deref(), Some("0299"));
+        assert_eq!(config.pbx[0].numbering.international_prefix, "00");
+    }
+
+    #[test]
+    fn unknown_sections_are_named_and_other_errors_still_reported() {
+        let toml = MINIMAL.replace(
+            "[listener.csta]",
+            "[sesions]\nqueue = 3\n\n[listener.csta]\ncolour = 1",
+        );
+        let errors = Config::load(&Sources::from_toml(&toml)).unwrap_err();
+        assert!(errors.mentions("sesions"), "{errors}");
+        assert!(errors.mentions("listener.csta.colour"), "{errors}");
+    }
+
+    #[test]
+    fn only_argon2_password_hashes_are_accepted() {
+        let toml = format!(
+            "{MINIMAL}\n[user.crm]\npassword_hash = \"$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E\"\n"
+        );
+        let errors = Config::load(&Sources::from_toml(&toml)).unwrap_err();
+        assert!(errors.mentions("user.crm.password_hash"), "{errors}");
     }
 
     #[test]

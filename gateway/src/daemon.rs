@@ -87,6 +87,7 @@ impl Gateway {
                     address: settings.address,
                     source,
                 })?;
+                info!(address = %address, "admin endpoint listening");
                 tracker.spawn(admin::serve(
                     listener,
                     registry.clone(),

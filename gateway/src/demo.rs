@@ -59,6 +59,13 @@ forward = ["*"]
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(settings: DemoSettings) -> ExitCode {
+    let signal = match crate::signal::ShutdownSignal::install() {
+        Ok(signal) => signal,
+        Err(error) => {
+            eprintln!("cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let sim = match Sim::start(SimConfig::default(), Directory::demo()).await {
         Ok(sim) => sim,
         Err(error) => {
@@ -117,7 +124,7 @@ pub async fn run(settings: DemoSettings) -> ExitCode {
         })
     });
     println!("Ctrl-C stops the demo.");
-    let clean = gateway.run_until(crate::signal::shutdown_signal()).await;
+    let clean = gateway.run_until(signal.recv()).await;
     if let Some(traffic) = traffic {
         traffic.stop().await;
     }

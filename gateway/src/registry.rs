@@ -112,6 +112,18 @@ impl Registry {
         for device in devices {
             match bridge.line(device) {
                 Some(line) => {
+                    if let Some(other) = self.inner.lines.get(device).map(|view| view.pbx.clone())
+                        && &other != pbx
+                    {
+                        tracing::warn!(
+                            device = %device,
+                            pbx = %pbx,
+                            other = %other,
+                            "two PBX systems publish the same device id; give them distinct \
+                             device prefixes"
+                        );
+                        continue;
+                    }
                     let view = LineView {
                         pbx: pbx.clone(),
                         line: line.clone(),

@@ -1,29 +1,63 @@
-//! Shutdown signals: Ctrl-C everywhere, SIGTERM on Unix.
+//! Shutdown signals: SIGINT and SIGTERM on Unix, Ctrl-C on Windows.
+//!
+//! The handlers are installed when [`ShutdownSignal::install`] runs, before the daemon says it
+//! is listening, so a signal sent right after start-up stops it cleanly.
 
-/// Completes when the process is asked to stop (Ctrl-C / SIGINT, or SIGTERM on Unix).
+use std::io;
+
+/// Installed signal handlers; [`ShutdownSignal::recv`] completes on the first signal.
+#[derive(Debug)]
+pub struct ShutdownSignal {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers.
+    pub fn install() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(windows)]
+        {
+            Ok(Self {
+                ctrl_c: tokio::signal::windows::ctrl_c()?,
+            })
+        }
+    }
+
+    /// Completes when the process is asked to stop.
+    pub async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!(signal = "interrupt", "shutting down"),
+            _ = self.terminate.recv() => tracing::info!(signal = "terminate", "shutting down"),
+        }
+        #[cfg(windows)]
+        {
+            self.ctrl_c.recv().await;
+            tracing::info!(signal = "ctrl-c", "shutting down");
+        }
+    }
+}
+
+/// Installs the handlers and completes on the first signal; if they cannot be installed, it
+/// never completes (and says so).
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C; only SIGTERM stops the daemon");
+    match ShutdownSignal::install() {
+        Ok(signal) => signal.recv().await,
+        Err(error) => {
+            tracing::warn!(%error, "cannot install signal handlers");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!(signal = "interrupt", "shutting down"),
-        () = terminate => tracing::info!(signal = "terminate", "shutting down"),
     }
 }

@@ -215,6 +215,14 @@ async fn run_daemon(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // Handlers first: a signal right after "listening" must stop the daemon cleanly.
+    let signal = match crate::signal::ShutdownSignal::install() {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
     let gateway = match Gateway::start(config).await {
         Ok(gateway) => gateway,
         Err(error) => {
@@ -222,7 +230,7 @@ async fn run_daemon(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_UNAVAILABLE);
         }
     };
-    if gateway.run_until(crate::signal::shutdown_signal()).await {
+    if gateway.run_until(signal.recv()).await {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -256,11 +264,17 @@ fn plural(count: usize) -> &'static str {
 }
 
 fn hash_password() -> ExitCode {
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).is_err() {
+    // At a terminal the password is read without echo; otherwise one line of standard input.
+    let line = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        rpassword::prompt_password("password: ")
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    };
+    let Ok(line) = line else {
         eprintln!("cannot read the password from standard input");
         return ExitCode::from(EXIT_USAGE);
-    }
+    };
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
         eprintln!("empty password");

@@ -202,7 +202,19 @@ pub struct ClientArgs {
 
 /// Parses the command line and runs the command; the binary's `main` is this call.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let usage = error.use_stderr();
+            // `--help` and `--version` print to stdout and succeed; usage errors exit 64.
+            let _ = error.print();
+            return if usage {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     commands::init_tracing(cli.log_format, matches!(cli.command, Command::Run { .. }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

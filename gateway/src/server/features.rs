@@ -80,7 +80,6 @@ pub(super) fn supported(conference: bool) -> GetCstaFeaturesResponse {
                 FeatureGroup::CallControlEvtsList,
                 &[
                     "callCleared",
-                    "conferenced",
                     "connectionCleared",
                     "delivered",
                     "diverted",

@@ -2,6 +2,7 @@
 //! ECMA-354 sessions, monitors, services and access control.
 
 mod auth;
+mod call_control;
 mod codec;
 mod connection;
 pub mod convert;
