@@ -48,3 +48,9 @@ fi
 
 step "docs"
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked --quiet
+
+step "tsp-client: native tests, Windows build of csta and the TSP (Debian rustc 1.63), harness under wine64"
+bash tsp-client/test.sh
+
+echo
+echo "all checks and tests passed"
