@@ -459,7 +459,7 @@ impl Connection {
                         if !self.allows(Right::View, &victim_line) {
                             return Err(op(Op::PrivilegeViolationSpecifiedDevice));
                         }
-                        (PickupTarget::Cn(victim_line.line.cn.clone()), None)
+                        (PickupTarget::Cn(victim_line.line.cn), None)
                     }
                     Some(_) => return Err(op(Op::RequestIncompatibleWithPickupDevice)),
                     None => return Err(error),

@@ -452,9 +452,9 @@ impl Connection {
         }
         // The protocol: the first requested version we speak, else the edition seen so far.
         let edition = if request.requested_protocol_versions.is_empty() {
-            Some(self.edition.clone())
+            Some(self.edition)
         } else {
-            request.requested_editions().into_iter().next()
+            request.requested_editions().next()
         };
         let Some(edition) = edition else {
             return self
@@ -624,7 +624,7 @@ impl Connection {
             session.id.as_str().to_owned(),
             Parked {
                 user: user.name.clone(),
-                edition: self.edition.clone(),
+                edition: self.edition,
                 duration: session.duration,
                 monitors: std::mem::take(&mut self.monitors),
                 expires: Instant::now() + delay,

@@ -80,6 +80,7 @@ pub(super) fn supported(conference: bool) -> GetCstaFeaturesResponse {
                 FeatureGroup::CallControlEvtsList,
                 &[
                     "callCleared",
+                    "conferenced",
                     "connectionCleared",
                     "delivered",
                     "diverted",

@@ -353,7 +353,7 @@ impl Connection {
         let filter = request.requested_monitor_filter.unwrap_or_default();
         self.monitors.add(Monitor {
             cross_ref: cross_ref.clone(),
-            device: line.line.device.clone(),
+            device: line.line.device,
             filter: filter.clone(),
         });
         self.ensure_subscribed();

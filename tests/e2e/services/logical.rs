@@ -6,7 +6,6 @@ use csta::events::Event;
 use csta::logical::{GetDoNotDisturb, GetForwarding, SetDoNotDisturb, SetForwarding};
 use csta::message::Message;
 use csta::types::ForwardingType;
-use pbx_soap::records::{Presence, PresenceStatus};
 use tests::SimGateway;
 
 use super::{code, device, limited_user, until};
@@ -160,7 +159,7 @@ async fn forwarding_is_configured_on_the_pbx_and_reported() {
             Op::InvalidForwardingDestination,
         ),
         (
-            set_forwarding("201", None, Some("abc"), true),
+            set_forwarding("201", None, Some("xyz"), true),
             Op::InvalidForwardingDestination,
         ),
     ];
@@ -217,21 +216,17 @@ async fn do_not_disturb_is_the_presence_activity_dnd() {
         .into()
     };
     let presence = |cn: &str| setup.sim.snapshot().object(cn).unwrap().presence.clone();
-    // 210 is "away" with a note; do-not-disturb replaces the activity only.
-    let away = Presence {
-        status: Some(PresenceStatus::Open),
-        activity: Some("away".into()),
-        note: Some("back at 3".into()),
-    };
-    setup.sim.set_presence("Jonas Braun", away).unwrap();
-
+    // 210 is "away" with a note. Switching off what is not on leaves the activity alone;
+    // switching on replaces the activity only.
+    client.request(set("210", false)).await.unwrap();
+    assert_eq!(presence("Jonas Braun").activity.as_deref(), Some("away"));
     assert!(matches!(
         client.request(set("210", true)).await.unwrap(),
         Message::SetDoNotDisturbResponse(_)
     ));
     let now = presence("Jonas Braun");
     assert_eq!(now.activity.as_deref(), Some("dnd"));
-    assert_eq!(now.note.as_deref(), Some("back at 3"), "the note stays");
+    assert_eq!(now.note.as_deref(), Some("back at 14:00"), "the note stays");
     let events = until(&mut client, "DoNotDisturbEvent").await;
     let Event::DoNotDisturb(event) = &events.last().unwrap().event else {
         unreachable!()
@@ -258,22 +253,12 @@ async fn do_not_disturb_is_the_presence_activity_dnd() {
     ));
     let now = presence("Jonas Braun");
     assert_eq!(now.activity, None);
-    assert_eq!(now.note.as_deref(), Some("back at 3"));
+    assert_eq!(now.note.as_deref(), Some("back at 14:00"));
     let events = until(&mut client, "DoNotDisturbEvent").await;
     let Event::DoNotDisturb(event) = &events.last().unwrap().event else {
         unreachable!()
     };
     assert!(!event.do_not_disturb_on);
-    // Switching off what is not on leaves another activity alone.
-    let lunch = Presence {
-        status: Some(PresenceStatus::Open),
-        activity: Some("lunch".into()),
-        note: None,
-    };
-    setup.sim.set_presence("Jonas Braun", lunch).unwrap();
-    client.request(set("210", false)).await.unwrap();
-    assert_eq!(presence("Jonas Braun").activity.as_deref(), Some("lunch"));
-
     assert_eq!(
         code(client.request(set("299", true)).await),
         CstaErrorCode::Operation(Op::InvalidDeviceID)

@@ -184,12 +184,22 @@ async fn consultation_alternate_and_transfer() {
     assert!(legs(&pbx, "Anna Becker").is_empty());
     assert!(talking(leg_with(&pbx, "Ben Fischer", "Clara Hoffmann")));
     assert!(talking(leg_with(&pbx, "Clara Hoffmann", "Ben Fischer")));
-    let after = until(&mut client, "ConnectionClearedEvent").await;
-    assert!(
-        after.iter().all(
-            |event| call_of(&event.event).is_some_and(|call| *call == first || *call == second)
-        ),
-        "{after:?}"
+    // One TransferedEvent ends both of 201's connections.
+    let after = until(&mut client, "TransferedEvent").await;
+    let Event::Transfered(event) = &after.last().unwrap().event else {
+        unreachable!()
+    };
+    assert_eq!(event.primary_old_call.call.as_ref(), Some(&first));
+    assert_eq!(
+        event
+            .secondary_old_call
+            .as_ref()
+            .and_then(|connection| connection.call.as_ref()),
+        Some(&second)
+    );
+    assert_eq!(
+        event.local_connection_info,
+        Some(csta::types::LocalConnectionState::Null)
     );
     assert_eq!(
         code(
@@ -262,7 +272,7 @@ async fn single_step_transfer_moves_the_far_end_to_a_new_destination() {
         .into()
     };
     assert_eq!(
-        code(client.request(single_step("abc")).await),
+        code(client.request(single_step("xyz")).await),
         CstaErrorCode::Operation(Op::InvalidDestinationDeviceID)
     );
     let Message::SingleStepTransferCallResponse(moved) =
@@ -320,10 +330,43 @@ async fn conference_call_asks_the_phone_for_its_three_party_conference() {
     else {
         panic!("no ConferenceCallResponse");
     };
-    assert_eq!(joined.conference_call.call, Some(second));
-    // The simulator does not model the phones' local conference (UserRc 4 has no records), so
-    // the PBX state cannot show it; both calls are still there.
-    assert_eq!(setup.sim.call_count(), 2);
+    assert_eq!(joined.conference_call.call, Some(second.clone()));
+    // The phone mixes both calls: the held one is retrieved, nobody is on hold.
+    let pbx = setup.sim.snapshot();
+    assert!(talking(leg_with(&pbx, "Anna Becker", "Ben Fischer")));
+    assert!(talking(leg_with(&pbx, "Anna Becker", "Clara Hoffmann")));
+    assert!(
+        !leg_with(&pbx, "Ben Fischer", "Anna Becker")
+            .state
+            .held_by_peer()
+    );
+    let events = until(&mut client, "ConferencedEvent").await;
+    let Event::Conferenced(conferenced) = &events.last().unwrap().event else {
+        unreachable!()
+    };
+    assert_eq!(conferenced.primary_old_call.call.as_ref(), Some(&first));
+    assert_eq!(
+        conferenced
+            .secondary_old_call
+            .as_ref()
+            .and_then(|connection| connection.call.as_ref()),
+        Some(&second)
+    );
+    // In conference nothing is held: a second request (which would toggle the conference
+    // off on the phone) is refused.
+    assert_eq!(
+        code(
+            client
+                .request(conference(at(&first, "201"), at(&second, "201")))
+                .await
+        ),
+        CstaErrorCode::StateIncompatibility(State::InvalidHeldConnectionState)
+    );
+    assert!(talking(leg_with(
+        &setup.sim.snapshot(),
+        "Anna Becker",
+        "Clara Hoffmann"
+    )));
 }
 
 #[tokio::test]
