@@ -282,7 +282,7 @@ impl CstaClient {
             pending,
             incoming,
             next_invoke: Mutex::new(InvokeId::new(0).unwrap_or(InvokeId::EVENT)),
-            edition: config.edition.clone(),
+            edition: config.edition,
             timeout: config.timeout,
             reader,
             session: None,

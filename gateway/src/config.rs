@@ -1068,7 +1068,7 @@ fn validate_listener(
     if raw.max_frame < 1024 || raw.max_frame > MAX_FRAME {
         collector.push(
             format!("{key}.max_frame"),
-            format!("must be between 1024 and {}", MAX_FRAME),
+            format!("must be between 1024 and {MAX_FRAME}"),
         );
     }
     if raw.max_connections == 0 {

@@ -213,7 +213,6 @@ mod tests {
             device: "phone-1",
             device_text: "IP232 desk",
             address: "201",
-            ..LineFields::default()
         }
     }
 

@@ -821,7 +821,7 @@ impl Bridge {
         leg.silent = true;
         leg.local = LocalState::Null;
         events.push(leg.event(EventKind::Transferred {
-            primary_old: primary.clone(),
+            primary_old: primary,
             secondary_old: consultation.as_ref().map(|(_, call)| call.clone()),
             transferring: leg.me(),
             transferred_to: target.clone(),
@@ -874,7 +874,7 @@ impl Bridge {
                 line: leg.line.clone(),
                 call_id: leg.call_id.clone(),
                 conf: leg.conf.clone(),
-                peer: leg.peer.clone(),
+                peer: leg.peer,
             });
             return;
         }
@@ -1186,7 +1186,7 @@ fn step(
         // Diversion at the far end before answer: the ringing party changed.
         if peer_changed && !leg.established && leg.delivered && parties.transferred_by.is_none() {
             out.push(leg.event(EventKind::Diverted {
-                diverting: previous_peer.clone(),
+                diverting: previous_peer,
                 new_destination: leg.peer.clone(),
                 cause: if parties.redirection.is_some() {
                     Cause::CallForward

@@ -147,7 +147,7 @@ fn answered_call_hung_up_by_the_caller() {
             "CallCleared:Null"
         ]
     );
-    let ids: std::collections::BTreeSet<_> = events.iter().filter_map(|e| e.call.clone()).collect();
+    let ids: BTreeSet<_> = events.iter().filter_map(|e| e.call.clone()).collect();
     assert_eq!(ids.len(), 1, "one call id for both lines");
     assert!(pbx.bridge.call_ids().is_empty());
 }

@@ -20,7 +20,7 @@ fn user(cn: &str, e164: &str, kind: &str) -> UserInfo {
         e164: e164.to_owned(),
         h323: cn.to_lowercase(),
         state: 1,
-        guid: format!("{:0>32}", e164),
+        guid: format!("{e164:0>32}"),
         groups: vec![Group {
             group: "tapi".to_owned(),
             active: false,
@@ -471,7 +471,7 @@ fn resync_keeps_surviving_calls_and_clears_vanished_ones() {
         ),
         "vanished call cleared, surviving call not re-announced: {alice:?}"
     );
-    assert_eq!(fixture.bridge.call_ids(), [kept.clone()]);
+    assert_eq!(fixture.bridge.call_ids(), std::slice::from_ref(&kept));
     // Live records on the new handle continue the same call.
     let events = fixture.feed(&[Rec {
         user: 11,

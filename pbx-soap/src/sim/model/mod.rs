@@ -371,10 +371,10 @@ impl Model {
         connection: Option<u64>,
     ) -> Option<(i32, i32)> {
         let object = self.live_object(user)?;
-        if let Identity::User(own) = identity {
-            if own != object {
-                return None;
-            }
+        if let Identity::User(own) = identity
+            && own != object
+        {
+            return None;
         }
         let scope = self.scope_of(object);
         let mut queue: VecDeque<Record> = scope
