@@ -43,23 +43,41 @@ step "TAPISRV harness under wine64"
 prefix="$(mktemp -d)"
 gateway_pid=""
 cleanup() {
-    [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
+    if [ -n "$gateway_pid" ]; then
+        kill "$gateway_pid" 2>/dev/null || true
+    fi
     WINEPREFIX="$prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true
     rm -rf "$prefix"
 }
 trap cleanup EXIT
-coproc GATEWAY { exec "$gateway_bin"; }
-gateway_pid="$GATEWAY_PID"
-read -r -t 30 ports <&"${GATEWAY[0]}" || fail "the scripted gateway did not start"
-csta_port="${ports#csta=}"
-csta_port="${csta_port%% *}"
-control_port="${ports##*control=}"
-tsp_path="Z:$(realpath "$out/cti-gateway.tsp" | tr / '\\')"
-# The first run creates the Wine prefix (about 10 s).
-if WINEPREFIX="$prefix" WINEDEBUG=-all timeout 300 "$wine" "$out/tsp-harness.exe" \
-    "$tsp_path" "$csta_port" "$control_port"; then
-    echo "tsp-client: harness passed"
-else
-    fail "the TAPISRV harness under wine64 (see the messages above)"
-fi
+windows_path() {
+    echo "Z:$(realpath "$1" | tr / '\\')"
+}
+
+# Runs the harness once against a fresh scripted gateway; extra arguments go to both.
+harness() {
+    local gateway_args=() harness_args=()
+    if [ "${1:-}" = "--tls" ]; then
+        gateway_args=(--tls tests/fixtures/gateway.pem tests/fixtures/gateway.key)
+        harness_args=(--tls "$(windows_path tests/fixtures/ca.pem)")
+    fi
+    coproc GATEWAY { exec "$gateway_bin" "${gateway_args[@]}"; }
+    gateway_pid="$GATEWAY_PID"
+    local ports
+    read -r -t 30 ports <&"${GATEWAY[0]}" || fail "the scripted gateway did not start"
+    local csta_port="${ports#csta=}"
+    csta_port="${csta_port%% *}"
+    local control_port="${ports##*control=}"
+    # The first run creates the Wine prefix (about 10 s).
+    WINEPREFIX="$prefix" WINEDEBUG=-all timeout 300 "$wine" "$out/tsp-harness.exe" \
+        "$(windows_path "$out/cti-gateway.tsp")" "$csta_port" "$control_port" "${harness_args[@]}" \
+        || fail "the TAPISRV harness under wine64 ${1:-} (see the messages above)"
+    wait "$gateway_pid" 2>/dev/null || true
+    gateway_pid=""
+}
+
+harness
+echo "tsp-client: harness passed (TCP)"
+harness --tls
+echo "tsp-client: harness passed (TLS)"
 echo "tsp-client: all tests passed"

@@ -342,10 +342,16 @@ fn protect(secret: &str) -> Result<Vec<u8>, String> {
     Ok(blob)
 }
 
-fn configure(port: u16, log_file: &str) -> Result<(), String> {
+/// Writes the provider's configuration: plain TCP, or TLS verified against `tls_ca`.
+fn configure(port: u16, tls_ca: Option<&str>, log_file: &str) -> Result<(), String> {
     set_string("Server", "127.0.0.1")?;
     set_value("Port", REG_DWORD, &u32::from(port).to_le_bytes())?;
-    set_value("Tls", REG_DWORD, &0_u32.to_le_bytes())?;
+    let tls = u32::from(tls_ca.is_some());
+    set_value("Tls", REG_DWORD, &tls.to_le_bytes())?;
+    if let Some(ca) = tls_ca {
+        set_string("TlsCaFile", ca)?;
+        set_string("TlsServerName", "localhost")?;
+    }
     set_string("User", "tsp")?;
     set_value("Password", REG_BINARY, &protect("secret")?)?;
     set_value("ReconnectMaxSeconds", REG_DWORD, &1_u32.to_le_bytes())?;
@@ -541,10 +547,17 @@ struct Opened {
 
 pub(crate) fn main() -> i32 {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 4 {
-        eprintln!("usage: tsp-harness <path of cti-gateway.tsp> <CSTA port> <control port>");
-        return 2;
-    }
+    let tls_ca = match args.len() {
+        4 => None,
+        6 if args[4] == "--tls" => Some(args[5].clone()),
+        _ => {
+            eprintln!(
+                "usage: tsp-harness <path of cti-gateway.tsp> <CSTA port> <control port> \
+                 [--tls <CA file of the gateway>]"
+            );
+            return 2;
+        }
+    };
     let (path, port, control_port) = match (args[2].parse::<u16>(), args[3].parse::<u16>()) {
         (Ok(port), Ok(control)) => (args[1].clone(), port, control),
         _ => {
@@ -554,7 +567,12 @@ pub(crate) fn main() -> i32 {
     };
     let log_file = std::env::temp_dir().join("cti-gateway-tsp-harness.log");
     let _ = std::fs::remove_file(&log_file);
-    let outcome = run(&path, port, control_port, &log_file.display().to_string());
+    let outcome = run(
+        &path,
+        (port, tls_ca.as_deref()),
+        control_port,
+        &log_file.display().to_string(),
+    );
     let violations = VIOLATIONS.lock().unwrap_or_else(|p| p.into_inner()).clone();
     match (&outcome, violations.is_empty()) {
         (Ok(()), true) => {
@@ -576,8 +594,13 @@ pub(crate) fn main() -> i32 {
     }
 }
 
-fn run(path: &str, port: u16, control_port: u16, log_file: &str) -> Result<(), String> {
-    configure(port, log_file)?;
+fn run(
+    path: &str,
+    (port, tls_ca): (u16, Option<&str>),
+    control_port: u16,
+    log_file: &str,
+) -> Result<(), String> {
+    configure(port, tls_ca, log_file)?;
     let mut control = Control::connect(control_port)?;
 
     let tsp = Tsp::load(path)?;

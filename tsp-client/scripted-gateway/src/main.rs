@@ -1,6 +1,7 @@
 //! The scripted gateway as a program, for the Wine harness.
 //!
-//! Listens for CSTA on 127.0.0.1 (the standard script: lines 201–203, login `tsp`/`secret`) and
+//! `scripted-gateway [--tls <certificate PEM> <PKCS#8 key PEM>]` listens for CSTA (plain or
+//! TLS) on 127.0.0.1 (the standard script: lines 201–203, login `tsp`/`secret`) and
 //! for line-based control commands on a second port, prints `csta=<port> control=<port>` on
 //! stdout, and runs until a control client sends `quit`. Commands (one per line, answered
 //! with one line starting `ok` or `error`):
@@ -15,6 +16,7 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,7 +33,19 @@ fn main() -> ExitCode {
 }
 
 fn run() -> io::Result<()> {
-    let gateway = ScriptedGateway::start(Script::standard())?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let gateway = match args.as_slice() {
+        [] => ScriptedGateway::start(Script::standard())?,
+        [flag, cert, key] if flag == "--tls" => {
+            ScriptedGateway::start_tls(Script::standard(), Path::new(cert), Path::new(key))?
+        }
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "usage: scripted-gateway [--tls <certificate PEM> <PKCS#8 key PEM>]",
+            ));
+        }
+    };
     let control = TcpListener::bind("127.0.0.1:0")?;
     println!(
         "csta={} control={}",
