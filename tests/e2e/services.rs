@@ -45,6 +45,29 @@ fn limited_user() -> String {
     )
 }
 
+/// A simulator with the demo directory and a gateway whose PBX section has one more option.
+async fn sim_gateway_with_pbx_option(option: &str) -> tests::SimGateway {
+    let config = pbx_soap::sim::SimConfig {
+        poll_timeout: Duration::from_secs(2),
+        ..pbx_soap::sim::SimConfig::default()
+    };
+    let sim = pbx_soap::sim::Sim::start(config, pbx_soap::sim::Directory::demo())
+        .await
+        .expect("simulator starts");
+    // The PBX section of the harness configuration starts with the URL line.
+    let url = format!("url = \"{}\"\n", sim.url());
+    let toml = tests::sim_gateway_config(&sim.url(), "").replace(&url, &format!("{url}{option}\n"));
+    assert!(toml.contains(option), "the option is in the configuration");
+    let gateway = tests::TestGateway::start(&toml, None).await;
+    assert!(
+        gateway
+            .gateway
+            .wait_in_service(Duration::from_secs(20))
+            .await
+    );
+    tests::SimGateway { sim, gateway }
+}
+
 fn device(id: &str) -> DeviceId {
     DeviceId::new(id).expect("valid device id")
 }

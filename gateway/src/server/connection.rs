@@ -6,6 +6,12 @@
 //! slows itself), events are dropped when the queue is full and the loss is reported with
 //! `SystemStatus messagesLost` once there is room again. A lagging subscription to the
 //! registry is reported the same way.
+//!
+//! Requests are read by the local name of their root element. The namespace only chooses the
+//! edition of what the connection sends: the one negotiated with ECMA-354 if any, else the CSTA
+//! namespace of the client's last request that named one. A root in no namespace or in a
+//! foreign one (`urn:example:other`) is accepted as the request it names and answered in the
+//! current edition: clients in the field send no, wrong and mixed namespaces.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

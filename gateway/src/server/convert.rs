@@ -148,12 +148,21 @@ pub fn forward_kind(kind: &ForwardingType) -> Option<ForwardKind> {
 }
 
 /// The services that make sense for a connection in a state: what clients grey out buttons
-/// by. `conference` says whether the PBX offers ConferenceCall.
-pub fn services_permitted(state: LocalState, conference: bool) -> ServicesPermitted {
+/// by. `answered` says whether the call is answered (a caller is `connected` while the far
+/// end still rings, and may then only clear or transfer the call); `conference` whether the
+/// PBX offers ConferenceCall. The server refuses what is not offered here.
+pub fn services_permitted(
+    state: LocalState,
+    answered: bool,
+    conference: bool,
+) -> ServicesPermitted {
     use CallControlService as S;
     let call_control: CallControlServices = match state {
         LocalState::Null => [].into_iter().collect(),
         LocalState::Initiated => [S::ClearConnection, S::ClearCall].into_iter().collect(),
+        LocalState::Connected if !answered => [S::ClearConnection, S::ClearCall, S::TransferCall]
+            .into_iter()
+            .collect(),
         LocalState::Alerting => [
             S::AnswerCall,
             S::ClearConnection,
@@ -198,7 +207,7 @@ pub fn services_permitted(state: LocalState, conference: bool) -> ServicesPermit
         }
         LocalState::Queued | LocalState::Fail => [S::ClearConnection].into_iter().collect(),
     };
-    let call_associated: CallAssociatedServices = if state == LocalState::Connected {
+    let call_associated: CallAssociatedServices = if state == LocalState::Connected && answered {
         [CallAssociatedService::GenerateDigits]
             .into_iter()
             .collect()
@@ -209,6 +218,33 @@ pub fn services_permitted(state: LocalState, conference: bool) -> ServicesPermit
         call_control,
         call_associated,
         ..ServicesPermitted::default()
+    }
+}
+
+/// Whether the call of an event is answered, as far as the event tells: after Established,
+/// hold, retrieve, conference and transfer it is; while it is set up, delivered, diverted or
+/// queued it is not.
+fn answered(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Established { .. }
+        | EventKind::Held { .. }
+        | EventKind::Retrieved { .. }
+        | EventKind::Conferenced { .. }
+        | EventKind::Transferred { .. }
+        | EventKind::ConnectionCleared { .. }
+        | EventKind::DigitsDialed { .. } => true,
+        EventKind::ServiceInitiated { .. }
+        | EventKind::Originated { .. }
+        | EventKind::Delivered { .. }
+        | EventKind::Diverted { .. }
+        | EventKind::Failed { .. }
+        | EventKind::Queued { .. }
+        | EventKind::NetworkReached { .. }
+        | EventKind::CallCleared { .. }
+        | EventKind::Forwarding { .. }
+        | EventKind::DoNotDisturb { .. }
+        | EventKind::BackInService
+        | EventKind::OutOfService => false,
     }
 }
 
@@ -258,7 +294,11 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
     let call = event.call.as_ref().unwrap_or(&fallback_call);
     let own = || connection(call, me);
     let local = Some(local_state(event.local));
-    let permitted = Some(services_permitted(event.local, context.conference));
+    let permitted = Some(services_permitted(
+        event.local,
+        answered(&event.kind),
+        context.conference,
+    ));
     let linkage = linkage(context.conf);
     match &event.kind {
         EventKind::ServiceInitiated { cause: why } => ServiceInitiatedEvent {
@@ -599,5 +639,83 @@ pub fn event(event: &DeviceEvent, context: EventContext<'_>) -> Event {
             extensions: None,
         }
         .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn control(state: LocalState, answered: bool, conference: bool) -> CallControlServices {
+        services_permitted(state, answered, conference).call_control
+    }
+
+    #[test]
+    fn a_caller_waiting_for_an_answer_may_only_clear_or_transfer() {
+        use CallControlService as S;
+        let waiting = control(LocalState::Connected, false, true);
+        assert_eq!(
+            waiting.iter().collect::<Vec<_>>(),
+            [S::ClearCall, S::ClearConnection, S::TransferCall]
+        );
+        assert!(
+            services_permitted(LocalState::Connected, false, true)
+                .call_associated
+                .is_empty(),
+            "no digits before the answer"
+        );
+        let talking = control(LocalState::Connected, true, false);
+        assert!(talking.contains(S::HoldCall) && talking.contains(S::ConsultationCall));
+        assert!(
+            !talking.contains(S::ConferenceCall),
+            "the PBX offers no conference"
+        );
+        assert!(control(LocalState::Connected, true, true).contains(S::ConferenceCall));
+        assert!(control(LocalState::Hold, true, true).contains(S::RetrieveCall));
+        assert!(control(LocalState::Alerting, false, true).contains(S::AnswerCall));
+        assert!(control(LocalState::Null, false, true).is_empty());
+    }
+
+    #[test]
+    fn events_offer_what_the_call_state_allows() {
+        let device = DeviceId::new("201");
+        let at = |kind: EventKind| DeviceEvent {
+            device: device.clone(),
+            call: Some(CallId::new("c1")),
+            local: LocalState::Connected,
+            kind,
+            conf: None,
+        };
+        let context = EventContext {
+            conf: None,
+            conference: true,
+        };
+        let permitted = |event: &DeviceEvent| match super::event(event, context) {
+            Event::Delivered(e) => e.services_permitted,
+            Event::Established(e) => e.services_permitted,
+            other => panic!("{other:?}"),
+        };
+        let ringing_elsewhere = at(EventKind::Delivered {
+            alerting: Party::device("202"),
+            calling: Party::device("201"),
+            called: Party::device("202"),
+            last_redirection: None,
+            cause: Cause::NewCall,
+        });
+        let answered = at(EventKind::Established {
+            answering: Party::device("202"),
+            calling: Party::device("201"),
+            called: Party::device("202"),
+            last_redirection: None,
+            cause: Cause::NewCall,
+        });
+        let hold = CallControlService::HoldCall;
+        assert!(
+            !permitted(&ringing_elsewhere)
+                .unwrap()
+                .call_control
+                .contains(hold)
+        );
+        assert!(permitted(&answered).unwrap().call_control.contains(hold));
     }
 }

@@ -116,15 +116,19 @@ pub(super) struct Leg {
     pub(super) call: CallId,
 }
 
+/// Whether a call is answered, by the states of the connections other than one's own: nobody
+/// rings, dials or is gone.
+fn answered(others: impl IntoIterator<Item = LocalState>) -> bool {
+    others
+        .into_iter()
+        .all(|other| matches!(other, LocalState::Connected | LocalState::Hold))
+}
+
 impl Leg {
-    /// Whether the call is answered: this side is connected and nobody still rings or dials
-    /// (a caller is `connected` already while the far end rings).
+    /// Whether the call is answered and this side talks (a caller is `connected` already
+    /// while the far end rings).
     pub(super) fn answered(&self) -> bool {
-        self.local == LocalState::Connected
-            && self
-                .others
-                .iter()
-                .all(|other| matches!(other, LocalState::Connected | LocalState::Hold))
+        self.local == LocalState::Connected && answered(self.others.iter().copied())
     }
 
     /// The PBX session the leg is reported on.
@@ -387,7 +391,11 @@ impl Connection {
                     connection_identifier: convert::connection(&call.id, line.line.device.as_str()),
                     endpoint_device: others.first().map(|c| convert::device_ref(&c.device)),
                     local_call_state: LocalCallState::Compound(states),
-                    services_permitted: Some(convert::services_permitted(own.local, conference)),
+                    services_permitted: Some(convert::services_permitted(
+                        own.local,
+                        answered(others.iter().map(|c| c.local)),
+                        conference,
+                    )),
                     call_linkage_data: convert::linkage(call.conf.as_deref()),
                 })
             })
@@ -428,7 +436,8 @@ impl Connection {
         let items = snapshot
             .connections
             .iter()
-            .map(|connection| SnapshotCallResponseInfo {
+            .enumerate()
+            .map(|(index, connection)| SnapshotCallResponseInfo {
                 device_on_call: Some(convert::device_ref(&connection.device)),
                 call_identifier: Some(match connection.device.id() {
                     Some(id) => convert::connection(&snapshot.id, id.as_str()),
@@ -438,10 +447,15 @@ impl Connection {
                     },
                 }),
                 local_connection_info: Some(convert::local_state(connection.local)),
-                services_permitted: connection
-                    .line
-                    .as_ref()
-                    .map(|_| convert::services_permitted(connection.local, conference)),
+                services_permitted: connection.line.as_ref().map(|_| {
+                    let others = snapshot
+                        .connections
+                        .iter()
+                        .enumerate()
+                        .filter(|(other, _)| *other != index)
+                        .map(|(_, other)| other.local);
+                    convert::services_permitted(connection.local, answered(others), conference)
+                }),
             })
             .collect();
         Ok(SnapshotCallResponse {

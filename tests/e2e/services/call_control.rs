@@ -624,3 +624,32 @@ async fn park_call_parks_and_a_pickup_takes_the_parked_call() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+#[ignore = "bridge: the victim of a pickup gets ConnectionCleared (releasing itself, cause \
+            normal) instead of DivertedEvent (callPickup, new destination the picker)"]
+async fn the_victim_of_a_pickup_sees_its_call_diverted() {
+    let setup = SimGateway::start("").await;
+    let mut victim = setup.client().await;
+    victim.monitor("202").await.unwrap();
+    let sim_call = setup.sim.dial("Anna Becker", "202").unwrap();
+    until(&mut victim, "DeliveredEvent").await;
+    let pickup = GroupPickupCall {
+        new_destination: device("203"),
+        pick_group: None,
+        correlator_data: None,
+        user_data: None,
+        extensions: None,
+    };
+    victim.request(pickup.into()).await.unwrap();
+    let event = victim.next_event(WAIT).await.expect("an event at 202");
+    let csta::events::Event::Diverted(diverted) = &event.event else {
+        panic!("expected a DivertedEvent: {event:?}");
+    };
+    assert_eq!(diverted.cause, csta::types::EventCause::CallPickup);
+    assert_eq!(
+        diverted.new_destination.device_id().map(|id| id.as_str()),
+        Some("203")
+    );
+    setup.sim.hangup(sim_call, "Anna Becker").unwrap();
+}

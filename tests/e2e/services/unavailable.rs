@@ -115,3 +115,28 @@ async fn requests_during_a_pbx_restart_get_resource_out_of_service_until_it_is_b
     client.request(make_call()).await.expect("works again");
     assert_eq!(legs(&setup.sim.snapshot(), "Ben Fischer").len(), 1);
 }
+
+#[tokio::test]
+async fn a_pbx_that_answers_too_late_is_resource_out_of_service_after_the_command_timeout() {
+    let setup = super::sim_gateway_with_pbx_option("command_timeout = \"300ms\"").await;
+    let mut client = setup.client().await;
+    client.monitor("201").await.unwrap();
+    let sim_call = setup.sim.dial("Ben Fischer", "201").unwrap();
+    setup.sim.answer(sim_call, "Anna Becker").unwrap();
+    let established = until(&mut client, "EstablishedEvent").await;
+    let call = super::call_of(&established.last().unwrap().event)
+        .unwrap()
+        .clone();
+    setup
+        .sim
+        .faults()
+        .set_latency(std::time::Duration::from_secs(2));
+    let hold = csta::call_control::HoldCall {
+        call_to_be_held: super::at(&call, "201"),
+        connection_reservation: None,
+        extensions: None,
+    };
+    // The PBX would answer after 2 s; the gateway gives up after its command timeout.
+    assert_eq!(code(client.request(hold.into()).await), OUT_OF_SERVICE);
+    setup.sim.faults().set_latency(std::time::Duration::ZERO);
+}
