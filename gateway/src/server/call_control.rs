@@ -29,8 +29,8 @@ use pbx_soap::client::{Destination as PbxDestination, PickupTarget};
 
 use super::connection::Connection;
 use super::convert;
-use super::services::{Leg, checked, op, out_of_service, state};
-use crate::bridge::LegHandle;
+use super::services::{Leg, checked, op, out_of_service, state, void};
+use crate::bridge::{LegHandle, SiteId};
 use crate::config::Right;
 use crate::events::{CallId, LocalState};
 use crate::numbers::{self, Destination};
@@ -48,27 +48,10 @@ impl Connection {
             &line,
             Op::InvalidCalledDeviceID,
         )?;
-        let (link, site, user) = self.acting(&line)?;
-        link.apply(|bridge| {
-            bridge.expect_make_call(&line.line.device, Instant::now());
-            ((), Vec::new(), Default::default())
-        });
-        let call = checked(
-            &site,
-            op(Op::RequestIncompatibleWithCallingDevice),
-            site.client.user_call(user, &destination, 0, "").await,
-        )
-        .await?;
-        let call_id = claim(
-            &link,
-            LegHandle {
-                site: line.line.site,
-                user,
-                call,
-            },
-        )?;
+        let acting = self.acting(&line)?;
+        let calling_device = place_call(&acting, &line, &destination).await?;
         Ok(MakeCallResponse {
-            calling_device: convert::connection(&call_id, line.line.device.as_str()),
+            calling_device,
             call_linkage_data: None,
             extensions: None,
         }
@@ -81,12 +64,7 @@ impl Connection {
             return Err(state(State::NoCallToAnswer));
         }
         let site = leg.site()?;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_connect(leg.handle.call).await,
-        )
-        .await?;
+        void(&site, site.client.user_connect(leg.handle.call).await).await?;
         Ok(AnswerCallResponse::default().into())
     }
 
@@ -96,9 +74,8 @@ impl Connection {
     ) -> Result<Message, CstaErrorCode> {
         let leg = self.leg(&request.connection_to_be_cleared, Right::Control)?;
         let site = leg.site()?;
-        checked(
+        void(
             &site,
-            op(Op::Generic),
             site.client
                 .user_clear(leg.handle.call, NORMAL_CLEARING)
                 .await,
@@ -110,16 +87,7 @@ impl Connection {
     /// Releases every monitored party of a call; the rights on all of them are checked before
     /// the first is released, so a refused request changes nothing.
     pub(super) async fn clear_call(&self, request: ClearCall) -> Result<Message, CstaErrorCode> {
-        let call = request
-            .call_to_be_cleared
-            .call
-            .as_ref()
-            .ok_or_else(|| op(Op::InvalidCallID))?;
-        let (pbx, snapshot) = self
-            .shared
-            .registry
-            .call(call.as_str())
-            .ok_or_else(|| op(Op::InvalidCallID))?;
+        let (pbx, snapshot) = self.call(&request.call_to_be_cleared)?;
         let link = self
             .shared
             .link(&pbx)
@@ -142,9 +110,8 @@ impl Connection {
         }
         for handle in parties {
             let site = link.site(handle.site).ok_or_else(out_of_service)?;
-            checked(
+            void(
                 &site,
-                op(Op::Generic),
                 site.client.user_clear(handle.call, NORMAL_CLEARING).await,
             )
             .await?;
@@ -159,12 +126,7 @@ impl Connection {
         }
         let site = leg.site()?;
         let silent = leg.link.config().silent_hold;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_hold(leg.handle.call, silent).await,
-        )
-        .await?;
+        void(&site, site.client.user_hold(leg.handle.call, silent).await).await?;
         Ok(HoldCallResponse::default().into())
     }
 
@@ -177,12 +139,7 @@ impl Connection {
             return Err(state(State::NoHeldCall));
         }
         let site = leg.site()?;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_retrieve(leg.handle.call).await,
-        )
-        .await?;
+        void(&site, site.client.user_retrieve(leg.handle.call).await).await?;
         Ok(RetrieveCallResponse::default().into())
     }
 
@@ -196,18 +153,12 @@ impl Connection {
         }
         let site = active.site()?;
         let silent = active.link.config().silent_hold;
-        checked(
+        void(
             &site,
-            op(Op::Generic),
             site.client.user_hold(active.handle.call, silent).await,
         )
         .await?;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_retrieve(held.handle.call).await,
-        )
-        .await?;
+        void(&site, site.client.user_retrieve(held.handle.call).await).await?;
         Ok(AlternateCallResponse::default().into())
     }
 
@@ -217,20 +168,14 @@ impl Connection {
     ) -> Result<Message, CstaErrorCode> {
         let (held, active) = self.pair(&request.held_call, &request.active_call)?;
         let site = active.site()?;
-        checked(
+        void(
             &site,
-            op(Op::Generic),
             site.client
                 .user_clear(active.handle.call, NORMAL_CLEARING)
                 .await,
         )
         .await?;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_retrieve(held.handle.call).await,
-        )
-        .await?;
+        void(&site, site.client.user_retrieve(held.handle.call).await).await?;
         Ok(ReconnectCallResponse::default().into())
     }
 
@@ -248,36 +193,19 @@ impl Connection {
             &existing.line,
             Op::InvalidCalledDeviceID,
         )?;
-        let (link, site, user) = self.acting(&existing.line)?;
+        let acting = self.acting(&existing.line)?;
         if !held {
-            let silent = link.config().silent_hold;
-            checked(
-                &site,
-                op(Op::Generic),
+            let silent = acting.link.config().silent_hold;
+            let site = &acting.session;
+            void(
+                site,
                 site.client.user_hold(existing.handle.call, silent).await,
             )
             .await?;
         }
-        link.apply(|bridge| {
-            bridge.expect_make_call(&existing.line.line.device, Instant::now());
-            ((), Vec::new(), Default::default())
-        });
-        let call = checked(
-            &site,
-            op(Op::RequestIncompatibleWithCallingDevice),
-            site.client.user_call(user, &destination, 0, "").await,
-        )
-        .await?;
-        let call_id = claim(
-            &link,
-            LegHandle {
-                site: existing.handle.site,
-                user,
-                call,
-            },
-        )?;
+        let initiated_call = place_call(&acting, &existing.line, &destination).await?;
         Ok(ConsultationCallResponse {
-            initiated_call: convert::connection(&call_id, existing.line.line.device.as_str()),
+            initiated_call,
             call_linkage_data: None,
             extensions: None,
         }
@@ -296,9 +224,8 @@ impl Connection {
             return Err(state(State::InvalidActiveConnectionState));
         }
         let site = active.site()?;
-        checked(
+        void(
             &site,
-            op(Op::Generic),
             site.client
                 .user_transfer(held.handle.call, active.handle.call)
                 .await,
@@ -369,12 +296,7 @@ impl Connection {
             return Err(state(State::InvalidActiveConnectionState));
         }
         let site = active.site()?;
-        checked(
-            &site,
-            op(Op::Generic),
-            site.client.user_rc(active.handle.call, 4).await,
-        )
-        .await?;
+        void(&site, site.client.user_rc(active.handle.call, 4).await).await?;
         Ok(ConferenceCallResponse {
             conference_call: call_only(&active.call),
             connections: None,
@@ -401,9 +323,8 @@ impl Connection {
             return Err(op(Op::InvalidParameterValue));
         }
         let site = leg.site()?;
-        checked(
+        void(
             &site,
-            op(Op::Generic),
             site.client.user_dtmf(leg.handle.call, false, digits).await,
         )
         .await?;
@@ -415,13 +336,14 @@ impl Connection {
         request: GroupPickupCall,
     ) -> Result<Message, CstaErrorCode> {
         let line = self.line(&request.new_destination, Right::Control)?;
-        let (_link, site, user) = self.acting(&line)?;
+        let acting = self.acting(&line)?;
+        let (site, user) = (&acting.session, acting.user);
         let target = match &request.pick_group {
             Some(group) => PickupTarget::Group(group.as_str().to_owned()),
             None => PickupTarget::Implicit,
         };
         checked(
-            &site,
+            site,
             state(State::NoCallToAnswer),
             site.client.user_pickup(user, &target).await,
         )
@@ -436,14 +358,15 @@ impl Connection {
         request: DirectedPickupCall,
     ) -> Result<Message, CstaErrorCode> {
         let line = self.line(&request.requesting_device, Right::Control)?;
-        let (link, site, user) = self.acting(&line)?;
+        let acting = self.acting(&line)?;
+        let (site, user) = (&acting.session, acting.user);
         let victim = &request.call_to_be_picked_up;
         let (target, picked) = match self.leg(victim, Right::View) {
             Ok(leg) => {
                 if !matches!(leg.local, LocalState::Alerting | LocalState::Hold) {
                     return Err(state(State::InvalidConnectionState));
                 }
-                if leg.link.pbx() != link.pbx() || leg.handle.site != line.line.site {
+                if leg.link.pbx() != acting.link.pbx() || leg.handle.site != acting.site {
                     return Err(op(Op::RequestIncompatibleWithPickupDevice));
                 }
                 let picked = convert::connection(&leg.call, line.line.device.as_str());
@@ -467,7 +390,7 @@ impl Connection {
             }
         };
         checked(
-            &site,
+            site,
             state(State::NoCallToAnswer),
             site.client.user_pickup(user, &target).await,
         )
@@ -572,9 +495,9 @@ impl Connection {
         }
     }
 
-    /// The link, site session and user handle that act for a line, which must be usable: a
-    /// line whose phone is not registered is out of service; a PBX that is down is unavailable.
-    fn acting(&self, line: &LineView) -> Result<(Link, SiteSession, i32), CstaErrorCode> {
+    /// The PBX session and user handle that act for a line, which must be usable: a line
+    /// whose phone is not registered is out of service; a PBX that is down is unavailable.
+    fn acting(&self, line: &LineView) -> Result<Acting, CstaErrorCode> {
         let link = self.link_of(line)?;
         let (site, user) = link
             .read(|bridge| bridge.user_handle(&line.line.device))
@@ -585,7 +508,12 @@ impl Connection {
                 Resource::DeviceOutOfService,
             ));
         }
-        Ok((link, session, user))
+        Ok(Acting {
+            link,
+            site,
+            session,
+            user,
+        })
     }
 }
 
@@ -597,14 +525,47 @@ fn call_only(call: &CallId) -> ConnectionId {
     }
 }
 
-/// The call id of a leg the gateway started, creating the leg ahead of its first record.
-fn claim(link: &Link, handle: LegHandle) -> Result<CallId, CstaErrorCode> {
-    link.apply(|bridge| {
-        (
-            bridge.claim_make_call(handle),
-            Vec::new(),
-            Default::default(),
-        )
-    })
-    .ok_or_else(out_of_service)
+/// Who acts for a line on the PBX: its user handle on a site's session.
+struct Acting {
+    link: Link,
+    site: SiteId,
+    session: SiteSession,
+    user: i32,
+}
+
+/// Places a call from a line (`UserCall`) and returns its connection at the line. The bridge
+/// is told first, so that the call's events carry the cause `makeCall`, and the call's leg is
+/// claimed at once, so that the answer carries the call id the events will carry.
+async fn place_call(
+    acting: &Acting,
+    line: &LineView,
+    destination: &PbxDestination,
+) -> Result<ConnectionId, CstaErrorCode> {
+    acting.link.apply(|bridge| {
+        bridge.expect_make_call(&line.line.device, Instant::now());
+        ((), Vec::new(), Default::default())
+    });
+    let site = &acting.session;
+    let call = checked(
+        site,
+        op(Op::RequestIncompatibleWithCallingDevice),
+        site.client.user_call(acting.user, destination, 0, "").await,
+    )
+    .await?;
+    let handle = LegHandle {
+        site: acting.site,
+        user: acting.user,
+        call,
+    };
+    let call_id = acting
+        .link
+        .apply(|bridge| {
+            (
+                bridge.claim_make_call(handle),
+                Vec::new(),
+                Default::default(),
+            )
+        })
+        .ok_or_else(out_of_service)?;
+    Ok(convert::connection(&call_id, line.line.device.as_str()))
 }

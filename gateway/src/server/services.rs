@@ -3,6 +3,8 @@
 //! `call_control.rs`; this module has the dispatch, the shared resolution of devices and
 //! connections, and the system, monitoring, snapshot and logical-device services.
 
+use std::sync::Arc;
+
 use csta::error_code::{
     CstaErrorCode, OperationError as Op, StateIncompatibilityError as State,
     SubscribedResourceAvailabilityError as Subscribed, SystemResourceAvailabilityError as Resource,
@@ -26,12 +28,13 @@ use csta::system::{
 use csta::types::{DeviceCategory, Extensions, LocalCallState, RawXml};
 use pbx_soap::error::Error as PbxError;
 use pbx_soap::records::{Presence, PresenceStatus};
+use tracing::{debug, info};
 
 use super::connection::Connection;
 use super::convert;
 use super::features;
 use super::monitors::Monitor;
-use crate::bridge::{LegHandle, SiteId};
+use crate::bridge::{CallSnapshot, LegHandle, SiteId};
 use crate::config::Right;
 use crate::events::{CallId, DeviceId, ForwardKind, LocalState};
 use crate::numbers::{self, Destination};
@@ -91,16 +94,36 @@ pub(super) async fn checked<T>(
     match result {
         Ok(value) => Ok(value),
         Err(PbxError::Rejected { .. }) => Err(confirm(site, refused).await),
-        Err(PbxError::Fault(_)) => Err(confirm(site, op(Op::Generic)).await),
-        Err(_) => Err(out_of_service()),
+        Err(error @ PbxError::Fault(_)) => {
+            debug!(%error, "the PBX refused a command");
+            Err(confirm(site, op(Op::Generic)).await)
+        }
+        Err(error) => {
+            info!(%error, "the PBX did not carry out a command");
+            Err(out_of_service())
+        }
     }
+}
+
+/// The outcome of a void PBX command (it reports no refusal, only failures).
+pub(super) async fn void(
+    site: &SiteSession,
+    result: Result<(), PbxError>,
+) -> Result<(), CstaErrorCode> {
+    checked(site, op(Op::Generic), result).await
 }
 
 /// `refused` while the PBX still knows the site's session, else the PBX is unavailable.
 pub(super) async fn confirm(site: &SiteSession, refused: CstaErrorCode) -> CstaErrorCode {
     match site.client.echo(site.session).await {
         Ok(true) => refused,
-        Ok(false) | Err(_) => out_of_service(),
+        Ok(false) | Err(_) => {
+            info!(
+                session = site.session.handle,
+                "a command failed: the PBX no longer knows the session"
+            );
+            out_of_service()
+        }
     }
 }
 
@@ -322,6 +345,18 @@ impl Connection {
         })
     }
 
+    /// The call a connection names by its call id, with the PBX it belongs to.
+    pub(super) fn call(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<(Arc<str>, CallSnapshot), CstaErrorCode> {
+        connection
+            .call
+            .as_ref()
+            .and_then(|call| self.shared.registry.call(call.as_str()))
+            .ok_or_else(|| op(Op::InvalidCallID))
+    }
+
     /// Whether ConferenceCall is offered for a device (its PBX allows the phones' 3PTY).
     pub(super) fn conference_offered(&self, device: &DeviceId) -> bool {
         self.shared
@@ -409,16 +444,7 @@ impl Connection {
 
     /// A call by id; the user must be allowed to view one of its lines.
     fn snapshot_call(&self, request: &SnapshotCall) -> Result<Message, CstaErrorCode> {
-        let call = request
-            .snapshot_object
-            .call
-            .as_ref()
-            .ok_or_else(|| op(Op::InvalidCallID))?;
-        let (pbx, snapshot) = self
-            .shared
-            .registry
-            .call(call.as_str())
-            .ok_or_else(|| op(Op::InvalidCallID))?;
+        let (pbx, snapshot) = self.call(&request.snapshot_object)?;
         let visible = snapshot.connections.iter().any(|connection| {
             connection
                 .line

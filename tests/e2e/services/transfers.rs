@@ -59,6 +59,26 @@ fn conference(held: ConnectionId, active: ConnectionId) -> Message {
     .into()
 }
 
+/// As [`consultation`], and 203 answers.
+async fn answered_consultation(setup: &SimGateway, client: &mut CstaClient) -> (CallId, CallId) {
+    let calls = consultation(setup, client).await;
+    let consulted = setup.sim.snapshot().calls[1].call;
+    setup.sim.answer(consulted, "Clara Hoffmann").unwrap();
+    until(client, "EstablishedEvent").await;
+    calls
+}
+
+/// The call ids of a transfer's or conference's primary and secondary old calls.
+fn old_calls<'a>(
+    primary: &'a ConnectionId,
+    secondary: Option<&'a ConnectionId>,
+) -> (Option<&'a CallId>, Option<&'a CallId>) {
+    (
+        primary.call.as_ref(),
+        secondary.and_then(|connection| connection.call.as_ref()),
+    )
+}
+
 /// 202 calls 201 and 201 answers; then 201 consults 203. Returns the two call ids.
 async fn consultation(setup: &SimGateway, client: &mut CstaClient) -> (CallId, CallId) {
     let sim_call = setup.sim.dial("Ben Fischer", "201").unwrap();
@@ -118,12 +138,7 @@ async fn consultation_alternate_and_transfer() {
         ),
         CstaErrorCode::Operation(Op::InvalidConnectionID)
     );
-    let (first, second) = consultation(&setup, &mut client).await;
-    setup
-        .sim
-        .answer(setup.sim.snapshot().calls[1].call, "Clara Hoffmann")
-        .unwrap();
-    until(&mut client, "EstablishedEvent").await;
+    let (first, second) = answered_consultation(&setup, &mut client).await;
 
     // Swap: the consultation is held, the first call is active again; then back.
     let wrong_held = CstaErrorCode::StateIncompatibility(State::InvalidHeldConnectionState);
@@ -188,13 +203,9 @@ async fn consultation_alternate_and_transfer() {
     let Event::Transfered(event) = &after.last().unwrap().event else {
         unreachable!()
     };
-    assert_eq!(event.primary_old_call.call.as_ref(), Some(&first));
     assert_eq!(
-        event
-            .secondary_old_call
-            .as_ref()
-            .and_then(|connection| connection.call.as_ref()),
-        Some(&second)
+        old_calls(&event.primary_old_call, event.secondary_old_call.as_ref()),
+        (Some(&first), Some(&second))
     );
     assert_eq!(
         event.local_connection_info,
@@ -308,12 +319,7 @@ async fn conference_call_asks_the_phone_for_its_three_party_conference() {
     let setup = SimGateway::start("").await;
     let mut client = setup.client().await;
     client.monitor("201").await.unwrap();
-    let (first, second) = consultation(&setup, &mut client).await;
-    setup
-        .sim
-        .answer(setup.sim.snapshot().calls[1].call, "Clara Hoffmann")
-        .unwrap();
-    until(&mut client, "EstablishedEvent").await;
+    let (first, second) = answered_consultation(&setup, &mut client).await;
     assert_eq!(
         code(
             client
@@ -343,13 +349,12 @@ async fn conference_call_asks_the_phone_for_its_three_party_conference() {
     let Event::Conferenced(conferenced) = &events.last().unwrap().event else {
         unreachable!()
     };
-    assert_eq!(conferenced.primary_old_call.call.as_ref(), Some(&first));
     assert_eq!(
-        conferenced
-            .secondary_old_call
-            .as_ref()
-            .and_then(|connection| connection.call.as_ref()),
-        Some(&second)
+        old_calls(
+            &conferenced.primary_old_call,
+            conferenced.secondary_old_call.as_ref()
+        ),
+        (Some(&first), Some(&second))
     );
     // In conference nothing is held: a second request (which would toggle the conference
     // off on the phone) is refused.
