@@ -1,6 +1,7 @@
 //! End-to-end tests: the gateway in-process, the PBX simulator over HTTP, CSTA clients over
 //! real TCP and TLS sockets.
 
+mod bench_smoke;
 mod calls;
 mod framing;
 mod links;

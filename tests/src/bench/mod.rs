@@ -30,10 +30,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use csta::events::Event;
-use csta::ids::{DeviceId, MonitorCrossRefId};
+use csta::ids::{CallId, ConnectionId, DeviceId, MonitorCrossRefId};
 use csta::message::Message;
 use gateway::client::{ClientConfig, ClientError, ClientTls, CstaClient};
 use pbx_soap::sim::{Directory, ObjectKind, Sim, SimConfig, SimError, SimHandle, TrafficConfig};
@@ -62,6 +63,8 @@ const PROBE_LINES: usize = 2;
 const STEP_QUEUE: usize = 1 << 16;
 /// Events kept from the run to replay in the limit measurement.
 const LIMIT_SAMPLE: usize = 1024;
+/// How long the gateway must publish nothing new before its backlog is taken as done.
+const STILL: Duration = Duration::from_millis(300);
 /// How long the counts must stay unchanged before a loss is taken as final.
 const QUIET: Duration = Duration::from_secs(1);
 
@@ -281,13 +284,13 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     let probe_lines: Vec<u32> = (settings.lines - PROBE_LINES..settings.lines)
         .map(|line| line as u32)
         .collect();
-    let watcher = Fleet::start(&client_config, &[probe_lines.clone()], &devices).await?;
-    let requester = CstaClient::connect(&client_config)
-        .await
-        .map_err(|source| BenchError::Client {
-            request: "connect",
-            source,
-        })?;
+    let probe = Probe::start(
+        &client_config,
+        Arc::clone(&devices),
+        [probe_lines[0], probe_lines[1]],
+    )
+    .await?;
+    let probe_events = Arc::clone(&probe.events);
     let monitors_ms = monitoring.elapsed();
     info!(
         monitors = assignment.monitors(),
@@ -332,10 +335,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         ..TrafficConfig::default()
     });
     let probe_stop = CancellationToken::new();
-    let probing = tokio::spawn(probe(
-        requester,
-        Arc::clone(&devices),
-        probe_lines,
+    let probing = tokio::spawn(probe.run(
         assignment.lines.clone(),
         settings.probe_interval,
         settings.seed,
@@ -355,18 +355,31 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         traffic.stats()
     };
     probe_stop.cancel();
-    let requests = probing.await.map_err(BenchError::Task)?;
+    let (requests, mut probe) = probing.await.map_err(BenchError::Task)?;
     hang_up_probe_calls(&sim, &lines[settings.lines - PROBE_LINES..]);
+    let probe_finish = CancellationToken::new();
+    let draining = {
+        let finish = probe_finish.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = probe.drain() => {}
+                () = finish.cancelled() => {}
+            }
+        })
+    };
 
     let settled = settle(
+        &sim,
         &mut gateway,
         &fleet,
-        &watcher,
+        &probe_events,
         &before,
         assignment.multiplicity,
         settings.settle_timeout,
     )
     .await?;
+    probe_finish.cancel();
+    draining.await.map_err(BenchError::Task)?;
     let after = gateway.usage()?;
     let bench_after = Usage::of(std::process::id() as i32)?;
     let load_after = load();
@@ -374,7 +387,6 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     let gateway_warnings = gateway.problems();
     let link_sync_ms = gateway.sync_ms();
     let logs = fleet.finish().await?;
-    drop(watcher.finish().await?);
     let recorder = recording.await.map_err(BenchError::Task)?;
 
     let matcher = Matcher::new(&recorder.marks, stopped);
@@ -468,6 +480,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             gateway_events_lost,
             gateway_warnings,
             settled: settled.complete,
+            calls_left: settled.calls_left,
         },
         latency: Latency {
             end_to_end: Percentiles::of(&latencies),
@@ -529,18 +542,21 @@ pub async fn sweep(
 
 /// The counts once the traffic's events have all arrived (or stopped arriving).
 struct Settled {
+    calls_left: usize,
     published: u64,
     expected: u64,
     delivered: u64,
     complete: bool,
 }
 
-/// Waits until no call is left, the gateway publishes nothing more and the clients have read
-/// every expected event, or nothing changed for [`QUIET`], or the timeout passed.
+/// Waits until the simulator has no call left, the gateway published nothing new for
+/// [`STILL`] and the clients have read every expected event; or until nothing changed for
+/// [`QUIET`] (events were lost), or the timeout passed.
 async fn settle(
+    sim: &SimHandle,
     gateway: &mut GatewayProcess,
     fleet: &Fleet,
-    watcher: &Fleet,
+    probe_events: &AtomicU64,
     before: &Status,
     multiplicity: u64,
     timeout: Duration,
@@ -555,18 +571,18 @@ async fn settle(
         let published = status
             .events_published
             .saturating_sub(before.events_published)
-            .saturating_sub(watcher.delivered());
+            .saturating_sub(probe_events.load(Ordering::Relaxed));
         let expected = published * multiplicity;
         let now = Instant::now();
         if (status.events_published, delivered) != last {
             last = (status.events_published, delivered);
             changed = now;
         }
-        let complete = status.calls == 0 && delivered >= expected;
-        // Complete and unchanged since the previous look: nothing is in flight any more.
-        let done = complete && changed < now;
+        let complete = sim.call_count() == 0 && delivered >= expected;
+        let done = complete && now.duration_since(changed) >= STILL;
         if done || now.duration_since(changed) >= QUIET || now >= deadline {
             return Ok(Settled {
+                calls_left: status.calls,
                 published,
                 expected,
                 delivered,
@@ -578,7 +594,7 @@ async fn settle(
     }
 }
 
-/// Request timings of the probe.
+/// Request timings of the probe, and the events it read on its own lines.
 #[derive(Debug, Default)]
 struct RequestTimes {
     make_call: Vec<Duration>,
@@ -587,69 +603,152 @@ struct RequestTimes {
     snapshot_errors: u64,
 }
 
-/// Until stopped, every `interval`: `MakeCall` between the two probe lines (alternating) and
-/// `ClearConnection` of the new call, then `SnapshotDevice` of a random traffic line.
-async fn probe(
+/// The request probe: a client monitoring the probe lines that, every `interval`, places a
+/// call between them (alternating), clears it once the gateway reported it, and snapshots a
+/// random traffic line. It counts every event of the probe lines in `events`.
+struct Probe {
     client: CstaClient,
     devices: Arc<Vec<String>>,
-    probe_lines: Vec<u32>,
-    traffic_lines: Vec<u32>,
-    interval: Duration,
-    seed: u64,
-    stop: CancellationToken,
-) -> RequestTimes {
-    let mut times = RequestTimes::default();
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let device = |line: u32| devices[line as usize].as_str();
-    for round in 0_usize.. {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            () = stop.cancelled() => break,
+    lines: [u32; 2],
+    events: Arc<AtomicU64>,
+}
+
+impl Probe {
+    async fn start(
+        config: &ClientConfig,
+        devices: Arc<Vec<String>>,
+        lines: [u32; 2],
+    ) -> Result<Self, BenchError> {
+        let client = CstaClient::connect(config)
+            .await
+            .map_err(|source| BenchError::Client {
+                request: "connect",
+                source,
+            })?;
+        for line in lines {
+            client
+                .monitor(&devices[line as usize])
+                .await
+                .map_err(|source| BenchError::Client {
+                    request: "MonitorStart",
+                    source,
+                })?;
         }
-        let (from, to) = if round % 2 == 0 {
-            (probe_lines[0], probe_lines[1])
-        } else {
-            (probe_lines[1], probe_lines[0])
-        };
-        let started = Instant::now();
-        match client.make_call(device(from), device(to)).await {
-            Ok(connection) => {
-                times.make_call.push(started.elapsed());
-                let clear = csta::call_control::ClearConnection {
-                    connection_to_be_cleared: connection,
-                    correlator_data: None,
-                    user_data: None,
-                    extensions: None,
-                };
-                if let Err(error) = client.request(clear.into()).await {
-                    warn!(%error, "probe ClearConnection failed");
+        Ok(Self {
+            client,
+            devices,
+            lines,
+            events: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Probes until `stop`; returns the timings and the probe, which still has to read the
+    /// events of its last calls.
+    async fn run(
+        mut self,
+        traffic_lines: Vec<u32>,
+        interval: Duration,
+        seed: u64,
+        stop: CancellationToken,
+    ) -> (RequestTimes, Self) {
+        let mut times = RequestTimes::default();
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        for round in 0_usize.. {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = self.drain() => {}
+                () = stop.cancelled() => break,
+            }
+            let (from, to) = if round % 2 == 0 {
+                (self.lines[0], self.lines[1])
+            } else {
+                (self.lines[1], self.lines[0])
+            };
+            let started = Instant::now();
+            match self
+                .client
+                .make_call(self.device(from), self.device(to))
+                .await
+            {
+                Ok(connection) => {
+                    times.make_call.push(started.elapsed());
+                    self.clear(connection).await;
+                }
+                Err(error) => {
+                    if times.make_call_errors == 0 {
+                        warn!(%error, "probe MakeCall failed");
+                    }
+                    times.make_call_errors += 1;
                 }
             }
-            Err(error) => {
-                if times.make_call_errors == 0 {
-                    warn!(%error, "probe MakeCall failed");
-                }
-                times.make_call_errors += 1;
+            let line = traffic_lines[rng.random_range(0..traffic_lines.len())];
+            let Ok(snapshot_object) = DeviceId::new(self.device(line)) else {
+                times.snapshot_errors += 1;
+                continue;
+            };
+            let request = csta::snapshot::SnapshotDevice {
+                snapshot_object,
+                extensions: None,
+            };
+            let started = Instant::now();
+            match self.client.request(request.into()).await {
+                Ok(Message::SnapshotDeviceResponse(_)) => times.snapshot.push(started.elapsed()),
+                Ok(_) | Err(_) => times.snapshot_errors += 1,
             }
         }
-        let line = traffic_lines[rng.random_range(0..traffic_lines.len())];
-        let Ok(snapshot_object) = DeviceId::new(device(line)) else {
-            times.snapshot_errors += 1;
-            continue;
-        };
-        let request = csta::snapshot::SnapshotDevice {
-            snapshot_object,
-            extensions: None,
-        };
-        let started = Instant::now();
-        match client.request(request.into()).await {
-            Ok(Message::SnapshotDeviceResponse(_)) => times.snapshot.push(started.elapsed()),
-            Ok(_) | Err(_) => times.snapshot_errors += 1,
+        (times, self)
+    }
+
+    fn device(&self, line: u32) -> &str {
+        &self.devices[line as usize]
+    }
+
+    /// Reads events until the connection closes.
+    async fn drain(&mut self) {
+        while let Some(message) = self.client.next_incoming().await {
+            if matches!(message, Message::Event(_)) {
+                self.events.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
-    times
+
+    /// Clears the new call once an event of it arrived (before that, the gateway may not know
+    /// the connection yet).
+    async fn clear(&mut self, connection: ConnectionId) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let Some(event) = self.client.next_event(remaining).await else {
+                warn!("the probe call was not reported within 5 s");
+                return;
+            };
+            self.events.fetch_add(1, Ordering::Relaxed);
+            if connection.call.is_some() && first_call(&event.event) == connection.call.as_ref() {
+                break;
+            }
+        }
+        let clear = csta::call_control::ClearConnection {
+            connection_to_be_cleared: connection,
+            correlator_data: None,
+            user_data: None,
+            extensions: None,
+        };
+        if let Err(error) = self.client.request(clear.into()).await {
+            warn!(%error, "probe ClearConnection failed");
+        }
+    }
+}
+
+/// The call of the events that start a call.
+fn first_call(event: &Event) -> Option<&CallId> {
+    match event {
+        Event::ServiceInitiated(e) => e.initiated_connection.call.as_ref(),
+        Event::Originated(e) => e.originated_connection.call.as_ref(),
+        Event::Delivered(e) => e.connection.call.as_ref(),
+        _ => None,
+    }
 }
 
 /// Ends probe calls a failed `ClearConnection` left behind, as the phones would.

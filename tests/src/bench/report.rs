@@ -124,8 +124,10 @@ pub struct Traffic {
     pub gateway_events_lost: u64,
     /// Warnings and errors in the gateway's log.
     pub gateway_warnings: u64,
-    /// Whether the counts settled before the settle timeout.
+    /// Whether the simulator ended every call and the clients read every expected event.
     pub settled: bool,
+    /// Calls the gateway still showed when the counts settled (0 unless one was missed).
+    pub calls_left: usize,
 }
 
 /// End-to-end latency.
@@ -214,7 +216,7 @@ impl Report {
                     self.startup.in_service_ms,
                     self.startup
                         .link_sync_ms
-                        .map_or("?".to_owned(), |ms| format!("{ms} ms"))
+                        .map_or_else(|| "?".to_owned(), |ms| format!("{ms} ms"))
                 ),
             ),
             (
@@ -245,11 +247,12 @@ impl Report {
             (
                 "events lost".into(),
                 format!(
-                    "{} (surplus {}, messagesLost notices {}, gateway count {}{})",
+                    "{} (surplus {}, messagesLost notices {}, gateway count {}; {} calls left{})",
                     t.lost,
                     t.surplus,
                     t.loss_notices,
                     t.gateway_events_lost,
+                    t.calls_left,
                     if t.settled { "" } else { ", NOT SETTLED" }
                 ),
             ),
@@ -412,7 +415,7 @@ pub fn sweep_table(reports: &[Report]) -> String {
             report
                 .startup
                 .link_sync_ms
-                .map_or("?".to_owned(), |ms| ms.to_string()),
+                .map_or_else(|| "?".to_owned(), |ms| ms.to_string()),
             format!("{:.0}", report.traffic.published_per_s),
             format!("{:.0}", report.traffic.delivered_per_s),
             report.traffic.lost.to_string(),
@@ -426,13 +429,13 @@ pub fn sweep_table(reports: &[Report]) -> String {
             mib(report.gateway.rss_idle_kib),
             format!("{:.0}", report.gateway.rss_per_line_bytes),
             mib(report.gateway.peak_rss_kib),
-            report
-                .limit
-                .as_ref()
-                .map_or("-".to_owned(), |limit| format!("{:.0}", limit.events_per_s)),
+            report.limit.as_ref().map_or_else(
+                || "-".to_owned(),
+                |limit| format!("{:.0}", limit.events_per_s),
+            ),
             report
                 .ratio
-                .map_or("-".to_owned(), |ratio| format!("{:.1}", ratio * 100.0)),
+                .map_or_else(|| "-".to_owned(), |ratio| format!("{:.1}", ratio * 100.0)),
         ]);
     }
     let mut text = markdown(&rows);
