@@ -53,8 +53,10 @@ async fn gateway_client(gateway: &TestGateway) -> gateway::client::CstaClient {
 
 #[tokio::test]
 async fn a_stalled_poll_takes_the_lines_out_of_service_until_the_pbx_answers_again() {
-    let mut sim_config = SimConfig::default();
-    sim_config.poll_timeout = Duration::from_secs(1);
+    let sim_config = SimConfig {
+        poll_timeout: Duration::from_secs(1),
+        ..SimConfig::default()
+    };
     let sim = Sim::start(sim_config, Directory::demo()).await.unwrap();
     let gateway = TestGateway::start_tweaked(&sim_gateway_config(&sim.url(), ""), None, |config| {
         config.pbx[0].poll_timeout = Duration::from_secs(2);

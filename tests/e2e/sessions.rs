@@ -8,7 +8,6 @@ use csta::ids::{InvokeId, SessionId};
 use csta::message::Message;
 use csta::session::{
     Credentials, Reason, ResetApplicationSessionTimer, SessionTermReason, StartApplicationSession,
-    StartSessionError,
 };
 use csta::system::RequestSystemStatus;
 use csta::types::SystemStatusValue;
