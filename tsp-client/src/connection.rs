@@ -53,6 +53,8 @@ pub trait LinkEvents: Send + Sync {
     fn call_event(&self, cross_ref: &str, event: CallEvent);
     /// A device event of a monitor.
     fn device_event(&self, cross_ref: &str, event: DeviceEvent);
+    /// The gateway lost events for this session (`SystemStatus messagesLost`).
+    fn messages_lost(&self);
     /// The link is gone (after `link_up`).
     fn link_down(&self);
 }
@@ -581,6 +583,11 @@ impl Link {
                         }
                     }
                     Incoming::SessionEnded => return Ended::Lost(LinkError::SessionEnded),
+                    Incoming::DevicesChanged => {
+                        if self.session.is_some() {
+                            self.send_session(wire::get_devices());
+                        }
+                    }
                 },
                 // From the threads of an earlier link: already handled.
                 Ok(Control::Session(..)) | Ok(Control::Lost(..)) => {}
@@ -765,6 +772,24 @@ fn deliver(routed: wire::Routed, io: &Io<'_>) -> Result<(), LinkError> {
             .writer
             .send(Write_::Frame(bytes))
             .map_err(|_| LinkError::Closed),
+        wire::Routed::DevicesChanged(reply) => {
+            io.writer
+                .send(Write_::Frame(reply))
+                .map_err(|_| LinkError::Closed)?;
+            io.control
+                .send(Control::Session(io.number, Incoming::DevicesChanged))
+                .map_err(|_| LinkError::Closed)
+        }
+        wire::Routed::MessagesLost(reply) => {
+            io.writer
+                .send(Write_::Frame(reply))
+                .map_err(|_| LinkError::Closed)?;
+            io.events.messages_lost();
+            // Line changes may have been lost with the events.
+            io.control
+                .send(Control::Session(io.number, Incoming::DevicesChanged))
+                .map_err(|_| LinkError::Closed)
+        }
         wire::Routed::Devices(devices) => {
             io.events.devices(devices);
             Ok(())

@@ -200,6 +200,12 @@ impl LinkEvents for Shared {
         state.perform(outputs);
     }
 
+    fn messages_lost(&self) {
+        let mut state = self.lock();
+        let outputs = state.model.resync();
+        state.perform(outputs);
+    }
+
     fn link_down(&self) {
         tracing::info!(gateway = %self.switch_info, "link to the gateway lost");
         let mut state = self.lock();

@@ -5,13 +5,15 @@
 //! ```xml
 //! <extensions><privateData><private>
 //!   <cti:devices xmlns:cti="urn:cti-gateway:1">
-//!     <cti:device id="201" name="Alice (201)" key="pbx1/7f3c.../"/>
+//!     <cti:device id="201" name="Alice (201)" key="pbx1/7f3c.../" inService="true"/>
 //!   </cti:devices>
 //! </private></privateData></extensions>
 //! ```
 //!
-//! `id` is the `deviceID` of a listed device, `name` its display name and `key` the stable line
-//! key the permanent line id derives from. Without that data a device's id serves as both.
+//! `id` is the `deviceID` of a listed device, `name` its display name, `key` the stable line
+//! key the permanent line id derives from and `inService` whether the gateway can serve it
+//! now. Without that data a device's id serves as name and key and the device counts as in
+//! service.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,9 +32,13 @@ use csta::session::{
     StartSessionError, StopApplicationSession,
 };
 use csta::snapshot::{SnapshotDevice, SnapshotDeviceResponseInfo, SnapshotResult};
-use csta::system::{GetSwitchingFunctionDevices, SwitchingFunctionDevices, SystemStatusResponse};
+use csta::system::{
+    GetSwitchingFunctionDevices, SwFunctionDevicesChangedResponse, SwitchingFunctionDevices,
+    SystemStatusResponse,
+};
 use csta::types::{
     ConnectionListItem, DeviceRef, Endpoint, EventCause, ForwardingType, RedirectionDevice,
+    SystemStatusValue,
 };
 use csta::{
     CallId, ConnectionId, CstaErrorCode, DeviceId, Edition, InvokeId, MonitorCrossRefId, SessionId,
@@ -85,6 +91,9 @@ pub enum Incoming {
     TimerReset,
     /// The gateway ended the session (ApplicationSessionTerminated, a refused keep-alive).
     SessionEnded,
+    /// The gateway's device set changed (`SwFunctionDevicesChanged`) or change notices may
+    /// have been lost: the device list is asked for again.
+    DevicesChanged,
 }
 
 /// Where a received message goes.
@@ -94,6 +103,10 @@ pub enum Routed {
     Session(Incoming),
     /// A frame to send back (the answer to a server request).
     Reply(Vec<u8>),
+    /// `SwFunctionDevicesChanged`: send the answer, then ask for the device list again.
+    DevicesChanged(Vec<u8>),
+    /// `SystemStatus messagesLost`: send the answer, then resynchronise lines and calls.
+    MessagesLost(Vec<u8>),
     /// The complete device list.
     Devices(Vec<Device>),
     /// The answer to a model request.
@@ -109,7 +122,8 @@ pub enum Routed {
 /// Decodes frames and keeps what spans several of them (device list segments).
 #[derive(Debug, Default)]
 pub struct Router {
-    segments: Vec<Device>,
+    /// The `serviceCrossRefID` of the list being collected, and its devices so far.
+    segments: Option<(String, Vec<Device>)>,
 }
 
 impl Router {
@@ -147,24 +161,40 @@ impl Router {
             }
             Message::ResetApplicationSessionTimerNegResponse(_)
             | Message::ApplicationSessionTerminated(_) => Routed::Session(Incoming::SessionEnded),
-            Message::SystemStatus(_) => {
-                let mut out = Vec::new();
-                let reply = Message::from(SystemStatusResponse::default());
-                match InvokeId::new(invoke) {
-                    Ok(id)
-                        if csta::frame::encode_message(id, &reply, &edition, &mut out).is_ok() =>
-                    {
-                        Routed::Reply(out)
+            Message::SystemStatus(status) => {
+                let reply = answer(invoke, SystemStatusResponse::default().into(), &edition);
+                match (status.system_status, reply) {
+                    (SystemStatusValue::MessagesLost, Some(reply)) => {
+                        tracing::warn!("the gateway lost events for this session; resynchronising");
+                        Routed::MessagesLost(reply)
                     }
-                    _ => Routed::Nothing,
+                    (_, Some(reply)) => Routed::Reply(reply),
+                    (_, None) => Routed::Nothing,
+                }
+            }
+            Message::SwFunctionDevicesChanged(_) => {
+                let reply = answer(
+                    invoke,
+                    SwFunctionDevicesChangedResponse::default().into(),
+                    &edition,
+                );
+                match reply {
+                    Some(reply) => Routed::DevicesChanged(reply),
+                    None => Routed::Nothing,
                 }
             }
             Message::SwitchingFunctionDevices(segment) => {
-                let last = segment.last_segment;
-                self.segments.extend(devices_of(&segment));
-                if last {
-                    Routed::Devices(std::mem::take(&mut self.segments))
+                let cross_ref = segment.service_cross_ref_id.as_str().to_owned();
+                // A segment of another list starts over: the earlier one will not be finished.
+                let mut devices = match self.segments.take() {
+                    Some((collecting, devices)) if collecting == cross_ref => devices,
+                    _ => Vec::new(),
+                };
+                devices.extend(devices_of(&segment));
+                if segment.last_segment {
+                    Routed::Devices(devices)
                 } else {
+                    self.segments = Some((cross_ref, devices));
                     Routed::Nothing
                 }
             }
@@ -436,8 +466,19 @@ pub fn classify(code: &CstaErrorCode) -> ErrorClass {
     }
 }
 
-/// Reads the gateway's `<cti:device>` entries: device id → (name, key).
-pub fn private_devices(xml: &str) -> BTreeMap<String, (String, String)> {
+/// What the gateway's private data says about one device.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct PrivateDevice {
+    /// Display name.
+    pub name: String,
+    /// Stable line key.
+    pub key: String,
+    /// Whether the gateway can serve the device now.
+    pub in_service: bool,
+}
+
+/// Reads the gateway's `<cti:device>` entries by device id.
+pub fn private_devices(xml: &str) -> BTreeMap<String, PrivateDevice> {
     let mut devices = BTreeMap::new();
     let mut reader = quick_xml::Reader::from_str(xml);
     loop {
@@ -454,7 +495,7 @@ pub fn private_devices(xml: &str) -> BTreeMap<String, (String, String)> {
         if element.local_name().as_ref() != b"device" {
             continue;
         }
-        let (mut id, mut name, mut key) = (None, None, None);
+        let (mut id, mut name, mut key, mut in_service) = (None, None, None, true);
         for attribute in element.attributes().flatten() {
             let value = match attribute.unescape_value() {
                 Ok(value) => value.into_owned(),
@@ -464,6 +505,7 @@ pub fn private_devices(xml: &str) -> BTreeMap<String, (String, String)> {
                 b"id" => id = Some(value),
                 b"name" => name = Some(value),
                 b"key" => key = Some(value),
+                b"inService" => in_service = value != "false" && value != "0",
                 _ => {}
             }
         }
@@ -472,7 +514,14 @@ pub fn private_devices(xml: &str) -> BTreeMap<String, (String, String)> {
             let key = key
                 .filter(|key| !key.is_empty())
                 .unwrap_or_else(|| id.clone());
-            devices.insert(id, (name, key));
+            devices.insert(
+                id,
+                PrivateDevice {
+                    name,
+                    key,
+                    in_service,
+                },
+            );
         }
     }
     devices
@@ -484,10 +533,11 @@ pub fn private_devices_xml(devices: &[Device]) -> String {
     let mut xml = format!("<cti:devices xmlns:cti=\"{PRIVATE_NAMESPACE}\">");
     for device in devices {
         xml.push_str(&format!(
-            "<cti:device id=\"{}\" name=\"{}\" key=\"{}\"/>",
+            "<cti:device id=\"{}\" name=\"{}\" key=\"{}\" inService=\"{}\"/>",
             quick_xml::escape::escape(device.id.as_str()),
             quick_xml::escape::escape(device.name.as_str()),
-            quick_xml::escape::escape(device.key.as_str())
+            quick_xml::escape::escape(device.key.as_str()),
+            device.in_service
         ));
     }
     xml.push_str("</cti:devices>");
@@ -507,11 +557,20 @@ fn devices_of(segment: &SwitchingFunctionDevices) -> Vec<Device> {
         .flatten()
         .map(|item| {
             let id = item.device_id.as_str().to_owned();
-            let (name, key) = private
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| (id.clone(), id.clone()));
-            Device { id, name, key }
+            match private.get(&id) {
+                Some(found) => Device {
+                    name: found.name.clone(),
+                    key: found.key.clone(),
+                    in_service: found.in_service,
+                    id,
+                },
+                None => Device {
+                    name: id.clone(),
+                    key: id.clone(),
+                    in_service: true,
+                    id,
+                },
+            }
         })
         .collect()
 }
@@ -553,6 +612,14 @@ fn snapshot_call(item: &SnapshotDeviceResponseInfo) -> Option<SnapshotCall> {
     };
     let other = item.endpoint_device.as_ref().map_or(Party::NotKnown, party);
     Some(SnapshotCall { call, state, other })
+}
+
+/// The frame answering a server request, in the gateway's edition.
+fn answer(invoke: u16, reply: Message, edition: &Edition) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let id = InvokeId::new(invoke).ok()?;
+    csta::frame::encode_message(id, &reply, edition, &mut out).ok()?;
+    Some(out)
 }
 
 fn connection(call: &Connection) -> Result<ConnectionId, ValueError> {
@@ -620,6 +687,13 @@ fn route_event(event: CstaEvent) -> Routed {
         Event::ConnectionCleared(event) => {
             call(&event.dropped_connection).map(|call| CallEvent::ConnectionCleared {
                 call,
+                dropped: event
+                    .dropped_connection
+                    .device
+                    .as_ref()
+                    .map_or(Party::NotKnown, |device| {
+                        Party::Known(device.as_str().to_owned())
+                    }),
                 releasing: party(&event.releasing_device),
                 cause: cause(&event.cause),
             })
@@ -821,6 +895,7 @@ mod tests {
             id: "201".to_owned(),
             name: "Alice & Co <201>".to_owned(),
             key: "pbx1/7f3c/".to_owned(),
+            in_service: false,
         }];
         let first = format!(
             "<SwitchingFunctionDevices xmlns=\"{ED6}\"><serviceCrossRefID>7</serviceCrossRefID>\
@@ -846,9 +921,94 @@ mod tests {
                     Device {
                         id: "202".to_owned(),
                         name: "202".to_owned(),
-                        key: "202".to_owned()
+                        key: "202".to_owned(),
+                        in_service: true,
                     }
                 ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A list that stops in the middle is dropped when the segments of another begin.
+        let unfinished = first.replace(">7<", ">8<");
+        assert!(matches!(
+            router.route(14, &body(&unfinished)),
+            Routed::Nothing
+        ));
+        match router.route(15, &body(&last)) {
+            Routed::Devices(list) => assert_eq!(list.len(), 1, "{list:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The message and invoke id of a frame the router wants sent.
+    fn reply_of(frame: &[u8]) -> (u16, Message) {
+        let found = csta::frame::decode(frame, csta::frame::MAX_FRAME_LEN)
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.len, frame.len());
+        (
+            found.invoke_id.value(),
+            Message::decode(found.body).unwrap().message,
+        )
+    }
+
+    #[test]
+    fn devices_changed_is_answered_with_the_request_invoke_id() {
+        let xml = format!("<SwFunctionDevicesChanged xmlns=\"{ED6}\"/>");
+        match Router::default().route(42, &body(&xml)) {
+            Routed::DevicesChanged(reply) => {
+                let (invoke, message) = reply_of(&reply);
+                assert_eq!(invoke, 42);
+                assert!(
+                    matches!(message, Message::SwFunctionDevicesChangedResponse(_)),
+                    "{message:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn system_status_is_answered_and_lost_messages_ask_for_a_resync() {
+        let status = |value: &str| {
+            format!(
+                "<SystemStatus xmlns=\"{ED6}\"><systemStatus>{value}</systemStatus></SystemStatus>"
+            )
+        };
+        match Router::default().route(17, &body(&status("messagesLost"))) {
+            Routed::MessagesLost(reply) => {
+                let (invoke, message) = reply_of(&reply);
+                assert_eq!(invoke, 17);
+                assert!(matches!(message, Message::SystemStatusResponse(_)));
+            }
+            other => panic!("{other:?}"),
+        }
+        match Router::default().route(18, &body(&status("normal"))) {
+            Routed::Reply(reply) => assert_eq!(reply_of(&reply).0, 18),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_cleared_names_the_dropped_connection_and_the_releasing_device() {
+        // The far end hung up: the gateway drops the line's own connection with the far end
+        // as releasing device.
+        let xml = format!(
+            "<ConnectionClearedEvent xmlns=\"{ED6}\"><monitorCrossRefID>m1</monitorCrossRefID>\
+             <droppedConnection><callID>c9</callID><deviceID>201</deviceID></droppedConnection>\
+             <releasingDevice><deviceIdentifier>202</deviceIdentifier></releasingDevice>\
+             <localConnectionInfo>null</localConnectionInfo><cause>normalClearing</cause>\
+             </ConnectionClearedEvent>"
+        );
+        match Router::default().route(9999, &body(&xml)) {
+            Routed::CallEvent(_, event) => assert_eq!(
+                event,
+                CallEvent::ConnectionCleared {
+                    call: "c9".to_owned(),
+                    dropped: Party::Known("201".to_owned()),
+                    releasing: Party::Known("202".to_owned()),
+                    cause: Cause::Normal,
+                }
             ),
             other => panic!("{other:?}"),
         }
@@ -901,7 +1061,17 @@ mod tests {
     #[test]
     fn malformed_private_data_keeps_what_was_read() {
         let devices = private_devices("<a><device id=\"1\" name=\"x\"/><device id=\"2\"/><broken");
-        assert_eq!(devices.get("1"), Some(&("x".to_owned(), "1".to_owned())));
-        assert_eq!(devices.get("2"), Some(&("2".to_owned(), "2".to_owned())));
+        let entry = |name: &str, key: &str, in_service| PrivateDevice {
+            name: name.to_owned(),
+            key: key.to_owned(),
+            in_service,
+        };
+        assert_eq!(devices.get("1"), Some(&entry("x", "1", true)));
+        assert_eq!(devices.get("2"), Some(&entry("2", "2", true)));
+        let devices = private_devices(
+            "<devices><device id=\"3\" inService=\"false\"/><device id=\"4\" inService=\"true\"/></devices>",
+        );
+        assert_eq!(devices.get("3"), Some(&entry("3", "3", false)));
+        assert_eq!(devices.get("4"), Some(&entry("4", "4", true)));
     }
 }

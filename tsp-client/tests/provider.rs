@@ -595,3 +595,94 @@ fn tls_link_carries_calls_and_untrusted_certificates_are_refused() {
     });
     provider.shutdown();
 }
+
+fn dev_states(records: &[Record], state: u32) -> usize {
+    records
+        .iter()
+        .filter(|record| {
+            matches!(record, Record::Event { msg: msg::LINEDEVSTATE, param1, .. } if *param1 == state as usize)
+        })
+        .count()
+}
+
+fn count(log: &[String], entry: &str) -> usize {
+    log.iter().filter(|line| *line == entry).count()
+}
+
+#[test]
+fn a_devices_changed_notice_makes_the_provider_list_the_lines_again() {
+    let gateway = ScriptedGateway::start(Script::standard()).unwrap();
+    let dir = TempDir::new("announced");
+    let recorder = Recorder::default();
+    let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
+    open(&provider, &recorder, "201", 3);
+    wait_monitored(&gateway, "201");
+    gateway.announce_lines(vec![Line::new("201"), Line::new("202"), Line::new("204")]);
+    recorder.wait("LINE_CREATE for 204 and LINE_REMOVE for 203", |r| {
+        creates(r).len() == 4 && r.iter().any(|record| matches!(record, Record::Remove(_)))
+    });
+    let log = gateway.log();
+    assert_eq!(
+        count(&log, "SwFunctionDevicesChangedResponse"),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(count(&log, "GetSwitchingFunctionDevices"), 2, "{log:?}");
+    provider.shutdown();
+}
+
+#[test]
+fn a_restarted_gateway_that_lists_no_lines_yet_takes_none_away() {
+    let gateway = ScriptedGateway::start(Script::standard()).unwrap();
+    let dir = TempDir::new("empty-list");
+    let recorder = Recorder::default();
+    let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
+    open(&provider, &recorder, "202", 3);
+    wait_monitored(&gateway, "202");
+    gateway.restart_with(Vec::new());
+    assert!(gateway.wait_until(LIMIT, |gw| {
+        count(&gw.log(), "GetSwitchingFunctionDevices") == 2
+    }));
+    recorder.wait("OUTOFSERVICE", |r| {
+        dev_states(r, dev_state::OUTOFSERVICE) == 1
+    });
+    // The gateway's PBX link is up: it announces its lines.
+    gateway.announce_lines(Script::standard().lines);
+    recorder.wait("INSERVICE", |r| dev_states(r, dev_state::INSERVICE) == 1);
+    wait_monitored(&gateway, "202");
+    let records = recorder.snapshot();
+    assert!(
+        !records.iter().any(|r| matches!(r, Record::Remove(_))),
+        "no LINE_REMOVE: {records:?}"
+    );
+    assert_eq!(creates(&records).len(), 3, "no new LINE_CREATE");
+    provider.shutdown();
+}
+
+#[test]
+fn lost_messages_bring_the_calls_up_to_date() {
+    let gateway = ScriptedGateway::start(Script::standard()).unwrap();
+    let dir = TempDir::new("lost");
+    let recorder = Recorder::default();
+    let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
+    open(&provider, &recorder, "201", 3);
+    wait_monitored(&gateway, "201");
+    let call = gateway.ring("201", "+4930123");
+    recorder.wait("OFFERING", |r| count_state(r, call_state::OFFERING) == 1);
+    // Answered at the phone, and the events were lost on the way.
+    gateway.connect_silently(&call);
+    gateway.lose_messages();
+    recorder.wait("CONNECTED from the snapshot", |r| {
+        count_state(r, call_state::CONNECTED) == 1
+    });
+    let log = gateway.log();
+    assert_eq!(count(&log, "SystemStatusResponse"), 1, "{log:?}");
+    assert_eq!(count(&log, "SnapshotDevice:201"), 2, "{log:?}");
+    assert!(
+        gateway.wait_until(LIMIT, |gw| count(&gw.log(), "GetSwitchingFunctionDevices")
+            == 2),
+        "the device list is asked for again: {:?}",
+        gateway.log()
+    );
+    provider.shutdown();
+}

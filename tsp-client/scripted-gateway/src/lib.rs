@@ -259,6 +259,49 @@ impl ScriptedGateway {
         }
     }
 
+    /// Replaces the device list and tells every logged-in client with
+    /// `SwFunctionDevicesChanged`, as the gateway does; clients ask for the list again.
+    pub fn announce_lines(&self, lines: Vec<Line>) {
+        let mut state = self.shared.lock();
+        state.script.lines = lines;
+        let frame = frame_of(
+            8000,
+            &format!("<SwFunctionDevicesChanged xmlns=\"{NAMESPACE}\"/>"),
+        );
+        for client in state.clients.values() {
+            if *lock(&client.logged_in) {
+                client.send(&frame);
+            }
+        }
+    }
+
+    /// Tells every logged-in client that events were lost (`SystemStatus messagesLost`), as
+    /// the gateway does after a client's queue overflowed.
+    pub fn lose_messages(&self) {
+        let state = self.shared.lock();
+        let frame = frame_of(
+            8001,
+            &format!(
+                "<SystemStatus xmlns=\"{NAMESPACE}\"><systemStatus>messagesLost</systemStatus></SystemStatus>"
+            ),
+        );
+        for client in state.clients.values() {
+            if *lock(&client.logged_in) {
+                client.send(&frame);
+            }
+        }
+    }
+
+    /// The far end of `call` answers: the call is connected at both parties, with no event.
+    /// (Events lost in an overflow are what `lose_messages` is about.)
+    pub fn connect_silently(&self, call: &str) {
+        let mut state = self.shared.lock();
+        let parties = state.calls.get(call).cloned().unwrap_or_default();
+        for party in parties {
+            state.set(call, &party, "connected");
+        }
+    }
+
     /// Ends every session with ApplicationSessionTerminated (session timer expired); the
     /// connections stay open.
     pub fn terminate_sessions(&self) {
@@ -279,6 +322,18 @@ impl ScriptedGateway {
     /// Drops every client connection, as a gateway restart would.
     pub fn disconnect_all(&self) {
         let mut state = self.shared.lock();
+        for client in state.clients.values() {
+            client.close();
+        }
+        state.clients.clear();
+        self.shared.changed.notify_all();
+    }
+
+    /// Restarts with another device list: every connection drops and clients that come back
+    /// get `lines` (a gateway that has just started may not know its lines yet).
+    pub fn restart_with(&self, lines: Vec<Line>) {
+        let mut state = self.shared.lock();
+        state.script.lines = lines;
         for client in state.clients.values() {
             client.close();
         }
@@ -547,6 +602,9 @@ impl State {
             return;
         }
         match message {
+            Message::SwFunctionDevicesChangedResponse(_) | Message::SystemStatusResponse(_) => {
+                self.log.push(name.to_owned());
+            }
             Message::GetSwitchingFunctionDevices(_) => {
                 self.log.push(name.to_owned());
                 client.send(&csta_frame(

@@ -173,6 +173,7 @@ impl Model {
             }
             CallEvent::ConnectionCleared {
                 call,
+                dropped,
                 releasing,
                 cause,
             } => {
@@ -180,33 +181,40 @@ impl Model {
                     Some(handle) => handle,
                     None => return,
                 };
-                if self.is_me(slot, &releasing) {
+                // The dropped connection says who left; a gateway that leaves it out still
+                // names the releasing device.
+                let left = match dropped {
+                    Party::Known(_) => dropped,
+                    _ => releasing.clone(),
+                };
+                let offered = self.calls[&handle].state == call_state::OFFERING
+                    || self.calls[&handle].state == call_state::ACCEPTED;
+                // Who ended a call that was not ours to end: an abandoned offer is missed
+                // (NOANSWER unless the cause says more), anything else uses the cause.
+                let mode = match cause {
+                    Cause::Normal if offered => disconnect_mode::NOANSWER,
+                    other => disconnect_mode_of(other),
+                };
+                if self.is_me(slot, &left) {
+                    // Dropped here by someone else (the far end, the switch): TAPI hears that
+                    // the call was disconnected before it goes idle.
+                    let by_other =
+                        matches!(&releasing, Party::Known(_)) && !self.is_me(slot, &releasing);
+                    if by_other && self.calls[&handle].state != call_state::DISCONNECTED {
+                        self.advance(handle, call_state::DISCONNECTED, mode, out);
+                    }
                     self.end(handle, out);
                 } else if !self.calls[&handle].participants.is_empty() {
                     // A party left the conference: its participant call ends.
                     let participant = self.calls[&handle].participants.iter().copied().find(|p| {
                         self.calls.get(p).and_then(|c| c.view.connected.clone())
-                            == Some(releasing.clone())
+                            == Some(left.clone())
                     });
                     if let Some(participant) = participant {
                         self.end(participant, out);
                     }
-                } else if self.calls[&handle].state == call_state::OFFERING
-                    || self.calls[&handle].state == call_state::ACCEPTED
-                {
-                    // The caller gave up before we answered.
-                    let mode = match cause {
-                        Cause::Normal => disconnect_mode::NOANSWER,
-                        other => disconnect_mode_of(other),
-                    };
-                    self.advance(handle, call_state::DISCONNECTED, mode, out);
                 } else {
-                    self.advance(
-                        handle,
-                        call_state::DISCONNECTED,
-                        disconnect_mode_of(cause),
-                        out,
-                    );
+                    self.advance(handle, call_state::DISCONNECTED, mode, out);
                 }
             }
             CallEvent::CallCleared { call } => {
@@ -293,7 +301,8 @@ impl Model {
     }
 
     /// A device snapshot: calls the line does not know yet are introduced in their current
-    /// state; known calls the gateway no longer has end.
+    /// state, known calls whose state contradicts the snapshot take its state (events were
+    /// lost), and known calls the gateway no longer has end.
     pub(super) fn apply_snapshot(
         &mut self,
         slot: usize,
@@ -314,9 +323,7 @@ impl Model {
             }
         }
         for call in calls {
-            if self.find(slot, &call.call).is_some() {
-                continue;
-            }
+            let known = self.find(slot, &call.call);
             let (state, mode, field, call_origin) = match call.state {
                 LocalState::Initiated => (
                     call_state::DIALTONE,
@@ -345,9 +352,18 @@ impl Model {
                     origin::OUTBOUND,
                 ),
             };
-            let handle = self.ensure(slot, &call.call, call_origin);
-            self.set_party(handle, field, call.other);
-            self.advance(handle, state, mode, out);
+            match known {
+                Some(handle) => {
+                    if !agrees(call.state, self.calls[&handle].state) {
+                        self.advance(handle, state, mode, out);
+                    }
+                }
+                None => {
+                    let handle = self.ensure(slot, &call.call, call_origin);
+                    self.set_party(handle, field, call.other);
+                    self.advance(handle, state, mode, out);
+                }
+            }
         }
     }
 
@@ -570,6 +586,32 @@ impl Model {
         *slot = Some(party);
         bit & INFO_PARTIES
     }
+}
+
+/// Whether a TAPI call state can stand for the device's CSTA connection state: the caller of
+/// a ringing call, for one, is `connected` in CSTA and RINGBACK in TAPI.
+fn agrees(local: LocalState, state: u32) -> bool {
+    let states: &[u32] = match local {
+        LocalState::Initiated => &[call_state::DIALTONE, call_state::DIALING],
+        LocalState::Alerting => &[call_state::OFFERING, call_state::ACCEPTED],
+        LocalState::Connected => &[
+            call_state::CONNECTED,
+            call_state::DIALING,
+            call_state::RINGBACK,
+            call_state::PROCEEDING,
+            call_state::BUSY,
+            call_state::DISCONNECTED,
+            call_state::CONFERENCED,
+        ],
+        LocalState::Hold => &[
+            call_state::ONHOLD,
+            call_state::ONHOLDPENDTRANSFER,
+            call_state::ONHOLDPENDCONF,
+        ],
+        LocalState::Queued => &[call_state::PROCEEDING, call_state::RINGBACK],
+        LocalState::Fail => &[call_state::BUSY, call_state::DISCONNECTED],
+    };
+    states.contains(&state)
 }
 
 /// The party a remaining device now talks to after a transfer.

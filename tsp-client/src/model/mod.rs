@@ -13,7 +13,7 @@ mod events;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::LineFilter;
 use crate::line_ids::LineIds;
@@ -28,6 +28,8 @@ pub struct Device {
     pub name: String,
     /// Stable line key (survives renumbering); the permanent line id derives from it.
     pub key: String,
+    /// Whether the gateway can serve the line now (registered phone, PBX link up).
+    pub in_service: bool,
 }
 
 /// A party of a call as CSTA describes it.
@@ -150,11 +152,13 @@ pub enum CallEvent {
         /// The retrieving device.
         retrieving: Party,
     },
-    /// A device left the call.
+    /// A connection left the call.
     ConnectionCleared {
         /// Call id.
         call: String,
-        /// The device that left.
+        /// The device of the connection that left (`droppedConnection`).
+        dropped: Party,
+        /// The device that caused it.
         releasing: Party,
         /// Why.
         cause: Cause,
@@ -586,6 +590,8 @@ pub struct Model {
     filter: LineFilter,
     /// Every device the gateway reported (id → name), also those the filter hides.
     gateway_devices: BTreeMap<String, String>,
+    /// Line keys the gateway listed in the current session: only these can be removed.
+    session_keys: BTreeSet<String>,
     link_up: bool,
     next_handle: usize,
     next_invoke: u16,
@@ -600,6 +606,8 @@ struct Line {
     tapi_id: Option<u32>,
     temp_id: Option<usize>,
     removed: bool,
+    /// In the gateway's latest device list of this session: only then is it monitored.
+    listed: bool,
     in_service: bool,
     open: Option<OpenLine>,
     forwards: BTreeMap<ForwardKind, String>,
@@ -680,6 +688,7 @@ impl Model {
                         id: known.device.clone(),
                         name: known.name.clone(),
                         key: known.key.clone(),
+                        in_service: false,
                     },
                     known.permanent_id,
                 )
@@ -694,6 +703,7 @@ impl Model {
             ids_changed: false,
             filter,
             gateway_devices: BTreeMap::new(),
+            session_keys: BTreeSet::new(),
             link_up: false,
             next_handle: 0x1000,
             next_invoke: 1,
@@ -717,7 +727,14 @@ impl Model {
     }
 
     /// The gateway's device list arrived (after login or when it changed): adds lines with
-    /// LINE_CREATE, removes vanished ones with LINE_REMOVE, renames, and starts monitors.
+    /// LINE_CREATE, renames, takes the service state, starts monitors, and removes with
+    /// LINE_REMOVE the lines that an earlier list of the same session had.
+    ///
+    /// A known line missing from the lists of a new session only goes out of service: a
+    /// gateway that has just started lists its lines as its PBX links come up (and says so
+    /// with `SwFunctionDevicesChanged`), so a short list right after login says nothing about
+    /// lines deleted at the PBX, while LINE_REMOVE would close the line under every
+    /// application.
     pub fn set_devices(&mut self, devices: Vec<Device>) -> Vec<Output> {
         let mut out = Vec::new();
         self.gateway_devices = devices
@@ -744,8 +761,14 @@ impl Model {
                     }
                     let line = &mut self.lines[slot];
                     line.device = device.clone();
-                    if !line.in_service && line.open.is_none() {
-                        line.in_service = true;
+                    line.listed = true;
+                    // An open line waiting for its monitor learns its state from the answer.
+                    let awaits_monitor = line
+                        .open
+                        .as_ref()
+                        .map_or(false, |open| !matches!(open.monitor, Monitor::Active(_)));
+                    if !awaits_monitor {
+                        self.set_in_service(slot, device.in_service, &mut out);
                     }
                 }
                 None => {
@@ -753,20 +776,29 @@ impl Model {
                     self.next_temp_id += 1;
                     let mut line = Line::new(device.clone(), permanent_id);
                     line.temp_id = Some(temp_id);
-                    line.in_service = true;
+                    line.listed = true;
+                    line.in_service = device.in_service;
                     self.lines.push(line);
                     out.push(Output::CreateLine { temp_id });
                 }
             }
         }
         for slot in 0..self.lines.len() {
-            let gone = !wanted
-                .iter()
-                .any(|device| device.key == self.lines[slot].device.key);
-            if gone && !self.lines[slot].removed {
+            let line = &self.lines[slot];
+            let gone = !line.removed && !wanted.iter().any(|device| device.key == line.device.key);
+            if !gone {
+                continue;
+            }
+            if self.session_keys.contains(&line.device.key) {
                 self.remove_line(slot, &mut out);
+            } else {
+                self.lines[slot].listed = false;
+                self.stop_monitor(slot, &mut out);
+                self.set_in_service(slot, false, &mut out);
             }
         }
+        self.session_keys
+            .extend(wanted.iter().map(|device| device.key.clone()));
         // Persist only real changes: a new line, a new address or a new name.
         self.ids_changed |= self.ids.encode() != stored;
         if self.link_up {
@@ -778,9 +810,34 @@ impl Model {
     }
 
     /// The link is up and logged in; monitors of open lines are started once the device list
-    /// arrives ([`Model::set_devices`]).
+    /// of the new session arrives ([`Model::set_devices`]).
     pub fn link_up(&mut self) {
         self.link_up = true;
+        self.session_keys.clear();
+        for line in &mut self.lines {
+            line.listed = false;
+        }
+    }
+
+    /// The gateway lost events for this session (`SystemStatus messagesLost`): every
+    /// monitored line asks for a snapshot, which introduces, corrects and ends its calls.
+    pub fn resync(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        for slot in 0..self.lines.len() {
+            let monitored = matches!(
+                self.lines[slot].open.as_ref().map(|open| &open.monitor),
+                Some(Monitor::Active(_))
+            );
+            if monitored && self.link_up {
+                let device = self.lines[slot].device.id.clone();
+                let invoke = self.track(None, slot, PendingKind::Snapshot);
+                out.push(Output::Send {
+                    invoke,
+                    request: Request::SnapshotDevice { device },
+                });
+            }
+        }
+        out
     }
 
     /// The link to the gateway is lost: pending requests fail, calls end, open lines go out of
@@ -1313,7 +1370,8 @@ impl Model {
                     Response::MonitorStarted { cross_ref } => {
                         if let Some(open) = &mut self.lines[slot].open {
                             open.monitor = Monitor::Active(cross_ref);
-                            self.set_in_service(slot, true, &mut out);
+                            let listed_in_service = self.lines[slot].device.in_service;
+                            self.set_in_service(slot, listed_in_service, &mut out);
                             // Calls that exist already (line opened during a call, or after a
                             // reconnect) are introduced from a snapshot.
                             let device = self.lines[slot].device.id.clone();
@@ -1395,10 +1453,12 @@ impl Model {
                 changed
             }
             DeviceEvent::OutOfService => {
+                self.lines[slot].device.in_service = false;
                 self.set_in_service(slot, false, &mut out);
                 false
             }
             DeviceEvent::BackInService => {
+                self.lines[slot].device.in_service = true;
                 self.set_in_service(slot, true, &mut out);
                 false
             }
@@ -1634,7 +1694,7 @@ impl Model {
     }
 
     fn start_monitor(&mut self, slot: usize, out: &mut Vec<Output>) {
-        if !self.link_up || self.lines[slot].removed {
+        if !self.link_up || self.lines[slot].removed || !self.lines[slot].listed {
             return;
         }
         let needs_start = matches!(
@@ -1828,6 +1888,7 @@ impl Line {
             tapi_id: None,
             temp_id: None,
             removed: false,
+            listed: false,
             in_service: false,
             open: None,
             forwards: BTreeMap::new(),

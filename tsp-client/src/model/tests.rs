@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::tapi::{call_state, disconnect_mode, origin, reason};
+use crate::tapi::{call_state, dev_state, disconnect_mode, origin, reason};
 
 const HT_LINE: usize = 0x1_0000_0001;
 
@@ -20,6 +20,7 @@ fn device(id: &str) -> Device {
         id: id.to_owned(),
         name: format!("Line {id}"),
         key: format!("pbx/{id}/"),
+        in_service: true,
     }
 }
 
@@ -247,6 +248,7 @@ fn incoming_external_call_offered_answered_and_cleared_by_far_end() {
         (
             CallEvent::ConnectionCleared {
                 call: "x1".to_owned(),
+                dropped: known("+4970319876543"),
                 releasing: known("+4970319876543"),
                 cause: Cause::Normal,
             },
@@ -255,6 +257,7 @@ fn incoming_external_call_offered_answered_and_cleared_by_far_end() {
         (
             CallEvent::ConnectionCleared {
                 call: "x1".to_owned(),
+                dropped: known("201"),
                 releasing: known("201"),
                 cause: Cause::Normal,
             },
@@ -316,6 +319,7 @@ fn restricted_caller_is_inbound_and_abandoned_call_is_missed() {
     assert_eq!(view.caller, Some(Party::Restricted));
     let out = f.event(CallEvent::ConnectionCleared {
         call: "x1".to_owned(),
+        dropped: Party::Restricted,
         releasing: Party::Restricted,
         cause: Cause::Normal,
     });
@@ -390,6 +394,7 @@ fn outgoing_call_from_the_phone() {
         (
             CallEvent::ConnectionCleared {
                 call: "x9".to_owned(),
+                dropped: known("201"),
                 releasing: known("201"),
                 cause: Cause::Normal,
             },
@@ -512,6 +517,7 @@ fn transferred_as_remaining_party_follows_the_new_call_id() {
     // Later events use the new id and reach the same TAPI call.
     let out = f.event(CallEvent::ConnectionCleared {
         call: "x7".to_owned(),
+        dropped: known("201"),
         releasing: known("201"),
         cause: Cause::Normal,
     });
@@ -565,12 +571,14 @@ fn conference_set_up_at_the_phone_creates_a_parent_call() {
     // One party leaves: its participant call goes idle; then the conference ends.
     let out = f.event(CallEvent::ConnectionCleared {
         call: "conf1".to_owned(),
+        dropped: known("203"),
         releasing: known("203"),
         cause: Cause::Normal,
     });
     assert_eq!(out, ["STATE c2 IDLE/0x0"]);
     let out = f.event(CallEvent::ConnectionCleared {
         call: "conf1".to_owned(),
+        dropped: known("201"),
         releasing: known("201"),
         cause: Cause::Normal,
     });
@@ -1126,4 +1134,229 @@ fn invoke_ids_stay_below_the_session_range_and_wrap() {
     assert_eq!(model.next_free_invoke(), 8999);
     assert_eq!(model.next_free_invoke(), 1);
     assert!(!crate::connection::SESSION_INVOKES.contains(&8999));
+}
+
+/// The gateway's own sequences (see its bridge): the far end hanging up drops the far end's
+/// connection first (the line's is still connected), then the line's own with the far end as
+/// releasing device, then clears the call.
+#[test]
+fn far_end_hang_up_as_the_gateway_reports_it() {
+    let mut f = Fixture::new();
+    f.connect("202");
+    let cleared = |dropped: &str, releasing: &str| CallEvent::ConnectionCleared {
+        call: "x1".to_owned(),
+        dropped: known(dropped),
+        releasing: known(releasing),
+        cause: Cause::Normal,
+    };
+    assert_eq!(
+        f.event(cleared("202", "202")),
+        ["STATE c1 DISCONNECTED/0x1"]
+    );
+    assert_eq!(f.event(cleared("201", "202")), ["STATE c1 IDLE/0x0"]);
+    assert!(
+        f.event(CallEvent::CallCleared {
+            call: "x1".to_owned()
+        })
+        .is_empty()
+    );
+    // A caller who gives up: only the line's own connection is dropped, by the caller; TAPI
+    // sees a missed call.
+    let mut g = Fixture::new();
+    g.offer("202");
+    assert_eq!(
+        g.event(CallEvent::ConnectionCleared {
+            call: "x1".to_owned(),
+            dropped: known("201"),
+            releasing: known("202"),
+            cause: Cause::Cancelled,
+        }),
+        [
+            format!("STATE c1 DISCONNECTED/{:#x}", disconnect_mode::CANCELLED),
+            "STATE c1 IDLE/0x0".to_owned()
+        ]
+    );
+}
+
+#[test]
+fn own_hang_up_without_a_dropped_device_falls_back_to_the_releasing_one() {
+    let mut f = Fixture::new();
+    f.connect("202");
+    let out = f.event(CallEvent::ConnectionCleared {
+        call: "x1".to_owned(),
+        dropped: Party::NotKnown,
+        releasing: known("201"),
+        cause: Cause::Normal,
+    });
+    assert_eq!(out, ["STATE c1 IDLE/0x0"]);
+}
+
+/// Lines 201-203 known from an earlier run, the provider started with line 201 open.
+fn restarted_with_201_open() -> (Model, usize) {
+    let mut first = Model::new(LineIds::default(), LineFilter::default());
+    first.link_up();
+    first.set_devices(vec![device("201"), device("202"), device("203")]);
+    let saved = first.take_changed_ids().unwrap();
+    let mut model = Model::new(LineIds::decode(&saved).unwrap(), LineFilter::default());
+    model.set_device_id_base(0);
+    let (line, out) = model.open_line(0, HT_LINE).unwrap();
+    assert!(out.is_empty(), "no link, no monitor: {out:?}");
+    (model, line)
+}
+
+#[test]
+fn a_short_list_after_login_keeps_known_lines_out_of_service() {
+    let (mut model, line) = restarted_with_201_open();
+    model.link_up();
+    // A gateway that has just started knows no line yet.
+    assert!(model.set_devices(Vec::new()).is_empty(), "no LINE_REMOVE");
+    assert!(!model.line_by_handle(line).unwrap().in_service);
+    assert_eq!(model.line_by_device(2).unwrap().address, "203");
+    // Its PBX link came up and it said so: the lines are back, the open one is monitored.
+    let out = model.set_devices(vec![device("201"), device("202"), device("203")]);
+    let invoke = match out.as_slice() {
+        [
+            Output::Send {
+                invoke,
+                request: Request::MonitorStart { device },
+            },
+        ] if device == "201" => *invoke,
+        other => panic!("expected MonitorStart only, got {other:?}"),
+    };
+    let out = model.response(
+        invoke,
+        Response::MonitorStarted {
+            cross_ref: "m1".to_owned(),
+        },
+    );
+    assert!(matches!(
+        out.as_slice(),
+        [
+            Output::Event {
+                msg: msg::LINEDEVSTATE,
+                param1,
+                ..
+            },
+            Output::Send {
+                request: Request::SnapshotDevice { .. },
+                ..
+            },
+        ] if *param1 == dev_state::INSERVICE as usize
+    ));
+    // Within the session a line that disappears was deleted at the gateway: LINE_REMOVE.
+    let out = model.set_devices(vec![device("201"), device("202")]);
+    assert_eq!(out, [Output::RemoveLine { device_id: 2 }]);
+}
+
+#[test]
+fn a_line_missing_after_login_is_not_monitored_until_it_is_listed() {
+    let (mut model, line) = restarted_with_201_open();
+    model.link_up();
+    let out = model.set_devices(vec![device("202")]);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(
+        model.make_call(1, line, 0x5, "202"),
+        Err(err::RESOURCEUNAVAIL)
+    );
+    // A new session starts over: a list without 201 still does not remove it.
+    model.link_down();
+    model.link_up();
+    assert!(model.set_devices(vec![device("202")]).is_empty());
+    assert!(model.line_by_handle(line).is_some());
+}
+
+#[test]
+fn the_listed_service_state_is_reported_for_open_lines() {
+    let mut f = Fixture::new();
+    let mut unregistered = device("201");
+    unregistered.in_service = false;
+    let out = f
+        .model
+        .set_devices(vec![unregistered, device("202"), device("203")]);
+    assert_eq!(f.render(out), ["DEVSTATE 0x80"]);
+    assert!(!f.model.line_by_handle(f.line).unwrap().in_service);
+    // Reopened while unregistered: the monitor starts, the line stays out of service.
+    f.model.close_line(f.line).unwrap();
+    let (line, out) = f.model.open_line(11, HT_LINE).unwrap();
+    let invoke = Fixture::send_invoke(&out);
+    let out = f.model.response(
+        invoke,
+        Response::MonitorStarted {
+            cross_ref: "m2".to_owned(),
+        },
+    );
+    assert_eq!(f.render(out), ["SEND SnapshotDevice { device: \"201\" }"]);
+    assert!(!f.model.line_by_handle(line).unwrap().in_service);
+    // The phone registers: BackInService, and a later list agrees without a second event.
+    f.cross_ref = "m2".to_owned();
+    let out = f.model.device_event("m2", DeviceEvent::BackInService);
+    assert_eq!(f.render(out), ["DEVSTATE 0x40"]);
+    let out = f
+        .model
+        .set_devices(vec![device("201"), device("202"), device("203")]);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn lost_messages_resynchronise_calls_from_snapshots() {
+    let mut f = Fixture::new();
+    f.offer("202");
+    f.event(CallEvent::ServiceInitiated {
+        call: "x2".to_owned(),
+    });
+    f.event(CallEvent::Delivered {
+        call: "x2".to_owned(),
+        alerting: known("203"),
+        calling: known("201"),
+        called: known("203"),
+        last_redirection: Party::NotKnown,
+        cause: Cause::Normal,
+    });
+    f.event(CallEvent::ServiceInitiated {
+        call: "x3".to_owned(),
+    });
+    let out = f.model.resync();
+    let invoke = match out.as_slice() {
+        [
+            Output::Send {
+                invoke,
+                request: Request::SnapshotDevice { device },
+            },
+        ] if device == "201" => *invoke,
+        other => panic!("expected one SnapshotDevice, got {other:?}"),
+    };
+    let calls = vec![
+        // Answered meanwhile.
+        SnapshotCall {
+            call: "x1".to_owned(),
+            state: LocalState::Connected,
+            other: known("202"),
+        },
+        // Still ringing at 203: CSTA's `connected` is TAPI's RINGBACK.
+        SnapshotCall {
+            call: "x2".to_owned(),
+            state: LocalState::Connected,
+            other: known("203"),
+        },
+        // New.
+        SnapshotCall {
+            call: "x4".to_owned(),
+            state: LocalState::Hold,
+            other: known("204"),
+        },
+    ];
+    let out = f.model.response(invoke, Response::Snapshot(calls));
+    assert_eq!(
+        f.render(out),
+        [
+            "STATE c3 IDLE/0x0",
+            "STATE c1 CONNECTED/0x1",
+            "NEWCALL c4",
+            "STATE c4 ONHOLD/0x0",
+        ]
+    );
+    assert_eq!(f.state("c2").0, call_state::RINGBACK);
+    // Without a monitor there is nothing to ask.
+    f.model.link_down();
+    assert!(f.model.resync().is_empty());
 }
