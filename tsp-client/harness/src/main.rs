@@ -15,12 +15,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(windows)]
-mod run;
+#[macro_use]
+mod tapisrv;
+#[cfg(windows)]
+mod scripted;
 
 fn main() {
     #[cfg(windows)]
     {
-        let code = run::main();
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let code = scripted::main(&args);
         std::process::exit(code);
     }
     #[cfg(not(windows))]

@@ -1,367 +1,17 @@
-//! The harness proper (Windows only).
+//! The scripted-gateway run: every scenario the `scripted-gateway` program can play, driven
+//! through its control connection (ring a line, hang up, restart, ...).
 
 use std::ffi::c_void;
-use std::fmt::Display;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::ptr::{self, addr_of};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
 
 use windows_sys::Win32::Devices::Tapi::{
-    LINEADDRESSCAPS, LINEADDRESSSTATUS, LINECALLINFO, LINECALLSTATUS, LINEDEVCAPS,
-};
-use windows_sys::Win32::Foundation::{FreeLibrary, HMODULE, LocalFree};
-use windows_sys::Win32::Security::Cryptography::{
-    CRYPT_INTEGER_BLOB, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData,
-};
-use windows_sys::Win32::System::LibraryLoader::{GetProcAddress, LoadLibraryW};
-use windows_sys::Win32::System::Registry::{
-    HKEY_LOCAL_MACHINE, REG_BINARY, REG_DWORD, REG_SZ, RegDeleteKeyValueW, RegSetKeyValueW,
+    LINEADDRESSCAPS, LINEADDRESSSTATUS, LINECALLINFO, LINECALLSTATUS,
 };
 
-const CONFIG_KEY: &str = "SOFTWARE\\cti-gateway\\TSP";
-const STATE_KEY: &str = "SOFTWARE\\cti-gateway\\TSP\\State";
-/// Every wait is bounded.
-const LIMIT: Duration = Duration::from_secs(15);
-/// TAPI handles above 4 GiB catch any 32-bit truncation.
-const H_PROVIDER: usize = 0x1_2345_6789;
-const HT_LINE: usize = 0x1_0000_0201;
-const FIRST_TAPI_CALL: usize = 0x2_0000_0001;
-const PERMANENT_PROVIDER_ID: u32 = 7;
-const SENTINEL: u8 = 0xA5;
-
-const LINE_ADDRESSSTATE: u32 = 0;
-const LINE_CALLSTATE: u32 = 2;
-const LINE_LINEDEVSTATE: u32 = 8;
-const LINE_CREATE: u32 = 19;
-const LINE_NEWCALL: u32 = 500;
-const IDLE: usize = 0x1;
-const OFFERING: usize = 0x2;
-const CONNECTED: usize = 0x100;
-const ONHOLD: usize = 0x400;
-const CONFERENCED: usize = 0x800;
-const OUTOFSERVICE: usize = 0x80;
-const INSERVICE: usize = 0x40;
-
-fn lineerr(code: u32) -> i32 {
-    code as i32
-}
-
-const EXPORTS: &[&str] = &[
-    "TSPI_lineAnswer",
-    "TSPI_lineBlindTransfer",
-    "TSPI_lineClose",
-    "TSPI_lineCloseCall",
-    "TSPI_lineCompleteTransfer",
-    "TSPI_lineDevSpecific",
-    "TSPI_lineDevSpecificFeature",
-    "TSPI_lineDial",
-    "TSPI_lineDrop",
-    "TSPI_lineForward",
-    "TSPI_lineGenerateDigits",
-    "TSPI_lineGetAddressCaps",
-    "TSPI_lineGetAddressID",
-    "TSPI_lineGetAddressStatus",
-    "TSPI_lineGetCallAddressID",
-    "TSPI_lineGetCallHubTracking",
-    "TSPI_lineGetCallIDs",
-    "TSPI_lineGetCallInfo",
-    "TSPI_lineGetCallStatus",
-    "TSPI_lineGetDevCaps",
-    "TSPI_lineGetExtensionID",
-    "TSPI_lineGetID",
-    "TSPI_lineGetLineDevStatus",
-    "TSPI_lineGetNumAddressIDs",
-    "TSPI_lineHold",
-    "TSPI_lineMakeCall",
-    "TSPI_lineNegotiateExtVersion",
-    "TSPI_lineNegotiateTSPIVersion",
-    "TSPI_lineOpen",
-    "TSPI_linePark",
-    "TSPI_linePickup",
-    "TSPI_lineRedirect",
-    "TSPI_lineSelectExtVersion",
-    "TSPI_lineSendUserUserInfo",
-    "TSPI_lineSetAppSpecific",
-    "TSPI_lineSetCallData",
-    "TSPI_lineSetCallHubTracking",
-    "TSPI_lineSetCallParams",
-    "TSPI_lineSetCurrentLocation",
-    "TSPI_lineSetDefaultMediaDetection",
-    "TSPI_lineSetMediaMode",
-    "TSPI_lineSetStatusMessages",
-    "TSPI_lineSetupTransfer",
-    "TSPI_lineSwapHold",
-    "TSPI_lineUnhold",
-    "TSPI_lineUnpark",
-    "TSPI_providerConfig",
-    "TSPI_providerCreateLineDevice",
-    "TSPI_providerEnumDevices",
-    "TSPI_providerGenericDialogData",
-    "TSPI_providerInit",
-    "TSPI_providerInstall",
-    "TSPI_providerRemove",
-    "TSPI_providerShutdown",
-    "TSPI_providerUIIdentify",
-    "TUISPI_providerConfig",
-    "TUISPI_providerInstall",
-    "TUISPI_providerRemove",
-];
-
-type LineEventProc = unsafe extern "system" fn(usize, usize, u32, usize, usize, usize);
-type CompletionProc = unsafe extern "system" fn(u32, i32);
-
-#[derive(Clone, Debug, PartialEq)]
-enum Record {
-    Completion {
-        request: u32,
-        result: i32,
-    },
-    Event {
-        ht_line: usize,
-        ht_call: usize,
-        msg: u32,
-        p1: usize,
-        p2: usize,
-    },
-}
-
-static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
-static CHANGED: Condvar = Condvar::new();
-static VIOLATIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-static INSIDE: AtomicBool = AtomicBool::new(false);
-static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
-static NEXT_CALL: AtomicUsize = AtomicUsize::new(FIRST_TAPI_CALL);
-/// When set, the next LINE_NEWCALL is refused (TAPI writes no handle, as when overloaded).
-static REFUSE_NEXT_CALL: AtomicBool = AtomicBool::new(false);
-/// Requests that returned their id (expect one completion) or an error (expect none).
-static REQUESTS: Mutex<Vec<(u32, bool)>> = Mutex::new(Vec::new());
-
-fn records() -> MutexGuard<'static, Vec<Record>> {
-    RECORDS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn violation(what: impl Display) {
-    let text = what.to_string();
-    eprintln!("VIOLATION: {text}");
-    VIOLATIONS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(text);
-}
-
-fn enter() {
-    if INSIDE.swap(true, Ordering::SeqCst) {
-        violation("two callbacks ran at the same time");
-    }
-    if SHUT_DOWN.load(Ordering::SeqCst) {
-        violation("callback after TSPI_providerShutdown returned");
-    }
-}
-
-fn leave(record: Record) {
-    records().push(record);
-    INSIDE.store(false, Ordering::SeqCst);
-    CHANGED.notify_all();
-}
-
-unsafe extern "system" fn completion(request: u32, result: i32) {
-    enter();
-    leave(Record::Completion { request, result });
-}
-
-unsafe extern "system" fn line_event(
-    ht_line: usize,
-    ht_call: usize,
-    msg: u32,
-    p1: usize,
-    p2: usize,
-    _p3: usize,
-) {
-    enter();
-    if msg == LINE_NEWCALL {
-        if p2 == 0 {
-            violation("LINE_NEWCALL without a place for TAPI's handle");
-        } else if !REFUSE_NEXT_CALL.swap(false, Ordering::SeqCst) {
-            let ht = NEXT_CALL.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: LINE_NEWCALL's dwParam2 is the provider's pointer-sized slot for htCall.
-            unsafe { (p2 as *mut usize).write_unaligned(ht) };
-        }
-    }
-    leave(Record::Event {
-        ht_line,
-        ht_call,
-        msg,
-        p1,
-        p2,
-    });
-}
-
-/// Calls lineAnswer or lineDrop (same signature) without user-user information.
-fn user_info_request(tsp: &Tsp, export: &str, request: u32, call: usize) -> i32 {
-    let symbol = format!("{export}\0");
-    // SAFETY: the module is loaded; the name is NUL-terminated.
-    match unsafe { GetProcAddress(tsp.module, symbol.as_ptr()) } {
-        None => {
-            violation(format!("{export} is not exported"));
-            -1
-        }
-        Some(address) => {
-            type Request = unsafe extern "system" fn(u32, usize, *const u8, u32) -> i32;
-            // SAFETY: TSPI_lineAnswer and TSPI_lineDrop both have this signature (tspi.h).
-            let function: Request = unsafe { std::mem::transmute(address) };
-            // SAFETY: a NULL user-user information pointer with size 0 is allowed.
-            unsafe { function(request, call, ptr::null(), 0) }
-        }
-    }
-}
-
-fn wide(text: &str) -> Vec<u16> {
-    text.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-/// The loaded provider with the entry points the harness calls.
-struct Tsp {
-    module: HMODULE,
-}
-
-macro_rules! call {
-    ($tsp:expr, $name:literal, fn($($ty:ty),*), $($arg:expr),*) => {{
-        let symbol = concat!($name, "\0");
-        // SAFETY: the module is loaded; the name is NUL-terminated.
-        let address = unsafe { GetProcAddress($tsp.module, symbol.as_ptr()) };
-        match address {
-            None => {
-                violation(format!("{} is not exported", $name));
-                -1
-            }
-            Some(address) => {
-                // SAFETY: the export has this signature (tspi.h); all TSPI functions are
-                // `LONG WINAPI` = extern "system" returning i32.
-                let function: unsafe extern "system" fn($($ty),*) -> i32 = unsafe { std::mem::transmute(address) };
-                // SAFETY: the arguments follow the TSPI contract (that is what is tested).
-                unsafe { function($($arg),*) }
-            }
-        }
-    }};
-}
-
-impl Tsp {
-    fn load(path: &str) -> Result<Self, String> {
-        let name = wide(path);
-        // SAFETY: NUL-terminated path.
-        let module = unsafe { LoadLibraryW(name.as_ptr()) };
-        if module.is_null() {
-            return Err(format!("LoadLibraryW({path}) failed"));
-        }
-        for export in EXPORTS {
-            let symbol = format!("{export}\0");
-            // SAFETY: loaded module, NUL-terminated name.
-            if unsafe { GetProcAddress(module, symbol.as_ptr()) }.is_none() {
-                violation(format!("{export} is not exported"));
-            }
-        }
-        Ok(Self { module })
-    }
-
-    fn unload(self) -> Result<(), String> {
-        // SAFETY: the module was loaded by `load` and its threads were joined by shutdown.
-        if unsafe { FreeLibrary(self.module) } == 0 {
-            return Err("FreeLibrary failed".to_owned());
-        }
-        Ok(())
-    }
-}
-
-fn set_string(name: &str, value: &str) -> Result<(), String> {
-    set_value(
-        name,
-        REG_SZ,
-        &wide(value)
-            .iter()
-            .flat_map(|unit| unit.to_le_bytes())
-            .collect::<Vec<u8>>(),
-    )
-}
-
-fn set_value(name: &str, kind: u32, data: &[u8]) -> Result<(), String> {
-    let (key, value) = (wide(CONFIG_KEY), wide(name));
-    // SAFETY: NUL-terminated names, `data` valid for its length.
-    let status = unsafe {
-        RegSetKeyValueW(
-            HKEY_LOCAL_MACHINE,
-            key.as_ptr(),
-            value.as_ptr(),
-            kind,
-            data.as_ptr().cast(),
-            data.len() as u32,
-        )
-    };
-    if status == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot write registry value {name}: error {status}"
-        ))
-    }
-}
-
-fn protect(secret: &str) -> Result<Vec<u8>, String> {
-    let input = CRYPT_INTEGER_BLOB {
-        cbData: secret.len() as u32,
-        pbData: secret.as_ptr() as *mut u8,
-    };
-    let mut output = CRYPT_INTEGER_BLOB {
-        cbData: 0,
-        pbData: ptr::null_mut(),
-    };
-    // SAFETY: `input` points at `secret`; DPAPI allocates the output with LocalAlloc.
-    let ok = unsafe {
-        CryptProtectData(
-            &input,
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            ptr::null(),
-            CRYPTPROTECT_LOCAL_MACHINE | CRYPTPROTECT_UI_FORBIDDEN,
-            &mut output,
-        )
-    };
-    if ok == 0 {
-        return Err("CryptProtectData failed".to_owned());
-    }
-    // SAFETY: on success pbData holds cbData bytes, freed right after copying.
-    let blob =
-        unsafe { std::slice::from_raw_parts(output.pbData, output.cbData as usize) }.to_vec();
-    // SAFETY: allocated by DPAPI with LocalAlloc.
-    unsafe { LocalFree(output.pbData.cast()) };
-    Ok(blob)
-}
-
-/// Writes the provider's configuration: plain TCP, or TLS verified against `tls_ca`.
-fn configure(port: u16, tls_ca: Option<&str>, log_file: &str) -> Result<(), String> {
-    set_string("Server", "127.0.0.1")?;
-    set_value("Port", REG_DWORD, &u32::from(port).to_le_bytes())?;
-    let tls = u32::from(tls_ca.is_some());
-    set_value("Tls", REG_DWORD, &tls.to_le_bytes())?;
-    if let Some(ca) = tls_ca {
-        set_string("TlsCaFile", ca)?;
-        set_string("TlsServerName", "localhost")?;
-    }
-    set_string("User", "tsp")?;
-    set_value("Password", REG_BINARY, &protect("secret")?)?;
-    set_value("ReconnectMaxSeconds", REG_DWORD, &1_u32.to_le_bytes())?;
-    set_string("LogFile", log_file)?;
-    set_string("LogLevel", "debug")?;
-    let (key, value) = (wide(STATE_KEY), wide("LineIds"));
-    // SAFETY: NUL-terminated names; a missing value is fine.
-    unsafe { RegDeleteKeyValueW(HKEY_LOCAL_MACHINE, key.as_ptr(), value.as_ptr()) };
-    Ok(())
-}
+use crate::tapisrv::*;
 
 /// The scripted gateway's control connection.
 struct Control {
@@ -391,165 +41,16 @@ impl Control {
     }
 }
 
-/// Waits until `done` holds for the records.
-fn wait(what: &str, done: impl Fn(&[Record]) -> bool) -> Result<Vec<Record>, String> {
-    let deadline = Instant::now() + LIMIT;
-    let mut guard = records();
-    loop {
-        if done(&guard) {
-            return Ok(guard.clone());
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(format!(
-                "timed out waiting for {what}; callbacks so far: {:#?}",
-                *guard
-            ));
-        }
-        guard = CHANGED
-            .wait_timeout(guard, left)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
-    }
-}
-
-fn expect(condition: bool, what: impl Display) -> Result<(), String> {
-    if condition {
-        Ok(())
-    } else {
-        Err(what.to_string())
-    }
-}
-
-/// An async request must return its id; its completion is awaited and checked.
-fn async_request(what: &str, request: u32, returned: i32, expected: i32) -> Result<(), String> {
-    REQUESTS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push((request, returned > 0));
-    expect(
-        returned == request as i32,
-        format!("{what} returned {returned:#x}, not its request id {request}"),
-    )?;
-    let records = wait(&format!("the completion of {what}"), |r| {
-        r.iter()
-            .any(|x| matches!(x, Record::Completion { request: id, .. } if *id == request))
-    })?;
-    let result = records.iter().find_map(|x| match x {
-        Record::Completion {
-            request: id,
-            result,
-        } if *id == request => Some(*result),
-        _ => None,
-    });
-    expect(
-        result == Some(expected),
-        format!("{what} completed with {result:?}, expected {expected:#x}"),
-    )
-}
-
-fn refused(what: &str, request: u32, returned: i32, expected: i32) -> Result<(), String> {
-    REQUESTS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push((request, false));
-    expect(
-        returned == expected,
-        format!("{what} returned {returned:#x}, expected {expected:#x}"),
-    )
-}
-
-fn state_events(records: &[Record], ht_call: usize, state: usize) -> usize {
-    records
-        .iter()
-        .filter(|r| matches!(r, Record::Event { msg: LINE_CALLSTATE, ht_call: c, p1, .. } if *c == ht_call && *p1 == state))
-        .count()
-}
-
-fn dev_state_events(records: &[Record], state: usize) -> usize {
-    records
-        .iter()
-        .filter(|r| matches!(r, Record::Event { msg: LINE_LINEDEVSTATE, p1, ht_line: HT_LINE, .. } if *p1 == state))
-        .count()
-}
-
-/// The driver handle of the latest LINE_NEWCALL.
-fn last_new_call(records: &[Record]) -> Result<usize, String> {
-    records
-        .iter()
-        .rev()
-        .find_map(|x| match x {
-            Record::Event {
-                msg: LINE_NEWCALL,
-                p1,
-                ..
-            } => Some(*p1),
-            _ => None,
-        })
-        .ok_or_else(|| "no LINE_NEWCALL".to_owned())
-}
-
-/// A TAPI structure buffer pre-filled with sentinels.
-fn structure(total: usize) -> Vec<u8> {
-    let mut buf = vec![SENTINEL; total];
-    buf[..4].copy_from_slice(&(total as u32).to_le_bytes());
-    buf
-}
-
-fn dword(buf: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([
-        buf[offset],
-        buf[offset + 1],
-        buf[offset + 2],
-        buf[offset + 3],
-    ])
-}
-
-fn text_at(buf: &[u8], size: u32, offset: u32) -> Result<String, String> {
-    let (size, offset) = (size as usize, offset as usize);
-    let bytes = buf
-        .get(offset..offset + size)
-        .ok_or("string outside the structure")?;
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|p| u16::from_le_bytes([p[0], p[1]]))
-        .take_while(|u| *u != 0)
-        .collect();
-    Ok(String::from_utf16_lossy(&units))
-}
-
-/// The common size rules: dwTotalSize kept, used ≤ total, needed ≥ used, nothing written
-/// past dwUsedSize.
-fn check_sizes(name: &str, buf: &[u8]) -> Result<(), String> {
-    let (total, needed, used) = (
-        dword(buf, 0) as usize,
-        dword(buf, 4) as usize,
-        dword(buf, 8) as usize,
-    );
-    expect(
-        total == buf.len(),
-        format!("{name}: dwTotalSize changed to {total}"),
-    )?;
-    expect(
-        used <= total && needed >= used,
-        format!("{name}: needed {needed}, used {used}, total {total}"),
-    )?;
-    expect(
-        buf[used..].iter().all(|b| *b == SENTINEL),
-        format!("{name}: bytes written past dwUsedSize"),
-    )
-}
-
 struct Opened {
     hd_line: usize,
     permanent_ids: Vec<(String, u32)>,
 }
 
-pub(crate) fn main() -> i32 {
-    let args: Vec<String> = std::env::args().collect();
+/// `<path of cti-gateway.tsp> <CSTA port> <control port> [--tls <CA file of the gateway>]`
+pub(crate) fn main(args: &[String]) -> i32 {
     let tls_ca = match args.len() {
-        4 => None,
-        6 if args[4] == "--tls" => Some(args[5].clone()),
+        3 => None,
+        5 if args[3] == "--tls" => Some(args[4].clone()),
         _ => {
             eprintln!(
                 "usage: tsp-harness <path of cti-gateway.tsp> <CSTA port> <control port> \
@@ -558,40 +59,21 @@ pub(crate) fn main() -> i32 {
             return 2;
         }
     };
-    let (path, port, control_port) = match (args[2].parse::<u16>(), args[3].parse::<u16>()) {
-        (Ok(port), Ok(control)) => (args[1].clone(), port, control),
+    let (path, port, control_port) = match (args[1].parse::<u16>(), args[2].parse::<u16>()) {
+        (Ok(port), Ok(control)) => (args[0].clone(), port, control),
         _ => {
             eprintln!("ports must be numbers");
             return 2;
         }
     };
-    let log_file = std::env::temp_dir().join("cti-gateway-tsp-harness.log");
-    let _ = std::fs::remove_file(&log_file);
+    let log_file = fresh_log_file();
     let outcome = run(
         &path,
         (port, tls_ca.as_deref()),
         control_port,
         &log_file.display().to_string(),
     );
-    let violations = VIOLATIONS.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    match (&outcome, violations.is_empty()) {
-        (Ok(()), true) => {
-            println!("harness: all checks passed");
-            0
-        }
-        _ => {
-            if let Err(error) = &outcome {
-                eprintln!("FAILED: {error}");
-            }
-            for violation in &violations {
-                eprintln!("FAILED: {violation}");
-            }
-            if let Ok(log) = std::fs::read_to_string(&log_file) {
-                eprintln!("--- provider log ---\n{log}");
-            }
-            1
-        }
-    }
+    report(outcome, &log_file)
 }
 
 fn run(
@@ -600,7 +82,7 @@ fn run(
     control_port: u16,
     log_file: &str,
 ) -> Result<(), String> {
-    configure(port, tls_ca, log_file)?;
+    configure(port, tls_ca, "", log_file)?;
     let mut control = Control::connect(control_port)?;
 
     let tsp = Tsp::load(path)?;
@@ -624,128 +106,6 @@ fn run(
     control.command("quit")?;
     println!("harness: {} callbacks checked", records().len());
     Ok(())
-}
-
-fn shutdown(tsp: Tsp) -> Result<(), String> {
-    let result = call!(
-        tsp,
-        "TSPI_providerShutdown",
-        fn(u32, u32),
-        0x0003_0000,
-        PERMANENT_PROVIDER_ID
-    );
-    expect(
-        result == 0,
-        format!("TSPI_providerShutdown returned {result:#x}"),
-    )?;
-    SHUT_DOWN.store(true, Ordering::SeqCst);
-    tsp.unload()
-}
-
-fn negotiate(tsp: &Tsp, device: u32) -> Result<u32, String> {
-    let mut version = 0_u32;
-    let result = call!(
-        tsp,
-        "TSPI_lineNegotiateTSPIVersion",
-        fn(u32, u32, u32, *mut u32),
-        device,
-        0x0001_0003,
-        0x0003_0001,
-        &mut version
-    );
-    expect(
-        result == 0,
-        format!("negotiation for {device:#x} returned {result:#x}"),
-    )?;
-    expect(
-        version == 0x0003_0000,
-        format!("negotiated {version:#x}, expected 0x30000"),
-    )?;
-    Ok(version)
-}
-
-fn start(tsp: &Tsp, base: u32) -> Result<u32, String> {
-    negotiate(tsp, 0xFFFF_FFFF)?;
-    let mut too_old = 0_u32;
-    let result = call!(
-        tsp,
-        "TSPI_lineNegotiateTSPIVersion",
-        fn(u32, u32, u32, *mut u32),
-        0xFFFF_FFFF,
-        0x0001_0003,
-        0x0001_0004,
-        &mut too_old
-    );
-    expect(
-        result == lineerr(0x8000_000C),
-        format!("negotiating only TAPI 1.x returned {result:#x}"),
-    )?;
-    let (mut lines, mut phones) = (u32::MAX, u32::MAX);
-    let create: LineEventProc = line_event;
-    let result = call!(
-        tsp,
-        "TSPI_providerEnumDevices",
-        fn(u32, *mut u32, *mut u32, usize, LineEventProc, usize),
-        PERMANENT_PROVIDER_ID,
-        &mut lines,
-        &mut phones,
-        H_PROVIDER,
-        create,
-        0
-    );
-    expect(
-        result == 0 && phones == 0,
-        format!("TSPI_providerEnumDevices returned {result:#x}, {phones} phones"),
-    )?;
-    let mut options = u32::MAX;
-    let completion_proc: CompletionProc = completion;
-    let result = call!(
-        tsp,
-        "TSPI_providerInit",
-        fn(u32, u32, u32, u32, usize, usize, CompletionProc, *mut u32),
-        0x0003_0000,
-        PERMANENT_PROVIDER_ID,
-        base,
-        0,
-        lines as usize,
-        0,
-        completion_proc,
-        &mut options
-    );
-    expect(
-        result == 0,
-        format!("TSPI_providerInit returned {result:#x}"),
-    )?;
-    expect(options == 0, format!("TSPI options {options:#x}"))?;
-    Ok(lines)
-}
-
-fn dev_caps(tsp: &Tsp, device: u32, total: usize) -> (i32, Vec<u8>) {
-    let mut buf = structure(total);
-    let result = call!(
-        tsp,
-        "TSPI_lineGetDevCaps",
-        fn(u32, u32, u32, *mut c_void),
-        device,
-        0x0003_0000,
-        0,
-        buf.as_mut_ptr().cast()
-    );
-    (result, buf)
-}
-
-/// Reads name and permanent id through the windows-sys layout of LINEDEVCAPS.
-fn caps_of(buf: &[u8]) -> Result<(String, u32), String> {
-    let caps = buf.as_ptr().cast::<LINEDEVCAPS>();
-    // SAFETY: `buf` holds a whole LINEDEVCAPS; fields are read unaligned from the packed struct.
-    let (size, offset, id) = unsafe {
-        (
-            addr_of!((*caps).dwLineNameSize).read_unaligned(),
-            addr_of!((*caps).dwLineNameOffset).read_unaligned(),
-            addr_of!((*caps).dwPermanentLineID).read_unaligned(),
-        )
-    };
-    Ok((text_at(buf, size, offset)?, id))
 }
 
 fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
@@ -1645,20 +1005,4 @@ fn second_run(tsp: &Tsp, first: &Opened) -> Result<(), String> {
         ids == before,
         format!("permanent line ids changed: {before:?} → {ids:?}"),
     )
-}
-
-fn check_requests() -> Result<(), String> {
-    let records = records().clone();
-    for (request, expects_completion) in REQUESTS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        let count = records
-            .iter()
-            .filter(|x| matches!(x, Record::Completion { request: id, .. } if id == request))
-            .count();
-        let expected = usize::from(*expects_completion);
-        expect(
-            count == expected,
-            format!("request {request}: {count} completions, expected {expected}"),
-        )?;
-    }
-    Ok(())
 }
