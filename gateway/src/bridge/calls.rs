@@ -89,6 +89,8 @@ struct Leg {
     parked: bool,
     /// The leg stands for a call this line picked up.
     pickup: bool,
+    /// The line whose ringing call this leg picked up.
+    picked_from: Option<Party>,
     /// The line transferred this call away; later records are the PBX's courtesy view.
     transferred_away: bool,
     /// Report nothing more for this leg (its end is covered by an earlier event).
@@ -97,9 +99,23 @@ struct Leg {
     transfer_reported: Option<Party>,
     /// The last diverting party seen on this (outgoing) leg.
     redirection_seen: Option<Party>,
-    /// The ringing leg was released by the PBX without a cause: a deflection whose new
-    /// destination the next records of the batch tell (see [`Bridge::finish_batch`]).
-    pending_divert: bool,
+    /// The leg was released by the PBX without a cause; the next records of the batch tell
+    /// what happened (see [`Bridge::finish_batch`]).
+    pending_end: Option<PendingEnd>,
+    /// The peer took over the call by a single-step transfer and still rings: its answer is
+    /// reported.
+    awaiting_transfer_answer: Option<Party>,
+    /// The call rang here because of a single-step transfer.
+    single_step_transfer: bool,
+}
+
+/// What a release without a cause may turn out to be once the batch is read.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum PendingEnd {
+    /// A ringing line lost the call: a deflection (or the caller gave up).
+    Divert,
+    /// An answered call left this line: a single-step transfer (or the peer hung up).
+    SingleStepTransfer,
 }
 
 /// A ringing line's release that waits for the end of the batch to tell a deflection from an
@@ -110,6 +126,8 @@ struct PendingRelease {
     call_id: CallId,
     conf: Option<Arc<str>>,
     peer: Party,
+    kind: PendingEnd,
+    cause: Cause,
 }
 
 #[derive(Clone, Debug)]
@@ -253,6 +271,8 @@ struct Context {
     peer_old_call: Option<CallId>,
     /// This line has another leg in the same call standing for the parked call.
     parked_elsewhere_here: bool,
+    /// Another line picked up the call ringing here.
+    picked_by: Option<Party>,
     /// The line is a waiting queue.
     queue_line: bool,
 }
@@ -314,6 +334,7 @@ impl Bridge {
             self.create_leg(handle, &line, record, &parties, conf, now);
         }
         self.fill_context(handle, &parties, &mut context);
+        self.mark_single_step_transfer(handle, &parties);
         if let Some(target) = &parties.transfer_target {
             self.transferred_away(handle, target, &mut events);
         }
@@ -377,15 +398,6 @@ impl Bridge {
                 leg.call_id == release.call_id
                     || (release.conf.is_some() && leg.conf == release.conf)
             };
-            let destination = self.calls.legs.values().filter(by_conf).find_map(|leg| {
-                if leg.incoming && leg.redirection.as_ref() == Some(&me) {
-                    Some(leg.me())
-                } else if leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me {
-                    Some(leg.peer.clone())
-                } else {
-                    None
-                }
-            });
             let call_alive = self.calls.calls.contains_key(&release.call_id);
             let event = |kind| DeviceEvent {
                 device: release.line.clone(),
@@ -394,22 +406,73 @@ impl Bridge {
                 kind,
                 conf: release.conf.clone(),
             };
-            match destination {
-                Some(to) => events.push(event(EventKind::Diverted {
-                    diverting: me.clone(),
-                    new_destination: to,
-                    cause: Cause::Redirected,
-                })),
-                None => events.push(event(EventKind::ConnectionCleared {
-                    dropped: me.clone(),
-                    releasing: release.peer.clone(),
-                    cause: Cause::CallCancelled,
-                })),
+            match release.kind {
+                PendingEnd::Divert => {
+                    let destination = self.calls.legs.values().filter(by_conf).find_map(|leg| {
+                        if leg.incoming && leg.redirection.as_ref() == Some(&me) {
+                            Some(leg.me())
+                        } else if leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me {
+                            Some(leg.peer.clone())
+                        } else {
+                            None
+                        }
+                    });
+                    events.push(event(match destination {
+                        Some(to) => EventKind::Diverted {
+                            diverting: me.clone(),
+                            new_destination: to,
+                            cause: Cause::Redirected,
+                        },
+                        None => EventKind::ConnectionCleared {
+                            dropped: me.clone(),
+                            releasing: release.peer.clone(),
+                            cause: Cause::CallCancelled,
+                        },
+                    }));
+                }
+                PendingEnd::SingleStepTransfer => {
+                    // The remaining party's leg now names this line as the diverting party.
+                    let remaining =
+                        self.calls.legs.values().filter(by_conf).find(|leg| {
+                            leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me
+                        });
+                    match remaining {
+                        Some(remaining) => events.push(event(EventKind::Transferred {
+                            primary_old: release.call_id.clone(),
+                            secondary_old: None,
+                            transferring: me.clone(),
+                            transferred_to: remaining.peer.clone(),
+                            connections: single_step_connections(
+                                &release.call_id,
+                                remaining.me(),
+                                remaining.peer.clone(),
+                            ),
+                            cause: Cause::SingleStepTransfer,
+                        })),
+                        None => {
+                            events.push(DeviceEvent {
+                                local: LocalState::Connected,
+                                ..event(EventKind::ConnectionCleared {
+                                    dropped: release.peer.clone(),
+                                    releasing: release.peer.clone(),
+                                    cause: release.cause,
+                                })
+                            });
+                            events.push(event(EventKind::ConnectionCleared {
+                                dropped: me.clone(),
+                                releasing: release.peer.clone(),
+                                cause: release.cause,
+                            }));
+                        }
+                    }
+                }
             }
             if !call_alive {
-                events.push(event(EventKind::CallCleared {
-                    cause: Cause::CallCancelled,
-                }));
+                let cause = match release.kind {
+                    PendingEnd::Divert => Cause::CallCancelled,
+                    PendingEnd::SingleStepTransfer => release.cause,
+                };
+                events.push(event(EventKind::CallCleared { cause }));
             }
         }
         events
@@ -776,6 +839,35 @@ impl Bridge {
             .values()
             .filter(same_call)
             .any(|other| other.line == leg.line && other.parked);
+        context.picked_by = self
+            .calls
+            .legs
+            .values()
+            .filter(same_call)
+            .find(|other| other.pickup && other.picked_from.as_ref() == Some(&me))
+            .map(Leg::me);
+    }
+
+    /// A new leg that rings because the diverting line just handed its answered call on.
+    fn mark_single_step_transfer(&mut self, handle: LegHandle, parties: &Parties) {
+        let Some(from) = &parties.redirection else {
+            return;
+        };
+        let Some(leg) = self.calls.legs.get(&handle) else {
+            return;
+        };
+        if leg.records > 0 {
+            return;
+        }
+        let transferred = self.calls.pending_releases.iter().any(|release| {
+            release.kind == PendingEnd::SingleStepTransfer
+                && Party::Device(release.line.clone()) == *from
+                && (release.call_id == leg.call_id
+                    || (release.conf.is_some() && release.conf == leg.conf))
+        });
+        if transferred && let Some(leg) = self.calls.legs.get_mut(&handle) {
+            leg.single_step_transfer = true;
+        }
     }
 
     /// This line transferred the call (the record names the transfer target): both of the
@@ -869,12 +961,14 @@ impl Bridge {
         if leg.hidden || leg.silent {
             return;
         }
-        if leg.pending_divert {
+        if let Some(kind) = leg.pending_end {
             self.calls.pending_releases.push(PendingRelease {
                 line: leg.line.clone(),
                 call_id: leg.call_id.clone(),
                 conf: leg.conf.clone(),
                 peer: leg.peer,
+                kind,
+                cause: leg.cause,
             });
             return;
         }
@@ -953,11 +1047,14 @@ impl Leg {
             records: 0,
             parked: false,
             pickup: false,
+            picked_from: None,
             transferred_away: false,
             silent: false,
             transfer_reported: None,
             redirection_seen: None,
-            pending_divert: false,
+            pending_end: None,
+            awaiting_transfer_answer: None,
+            single_step_transfer: false,
         }
     }
 
@@ -1006,6 +1103,23 @@ fn cause_of(q850: i32) -> Cause {
         88 => Cause::IncompatibleDestination,
         _ => Cause::NormalClearing,
     }
+}
+
+/// The connections of a call after a single-step transfer: the remaining party and the party
+/// it was transferred to, both in the same call.
+fn single_step_connections(
+    call: &CallId,
+    remaining: Party,
+    transferred_to: Party,
+) -> Vec<ConnectionChange> {
+    [remaining, transferred_to]
+        .into_iter()
+        .map(|device| ConnectionChange {
+            device,
+            old_call: call.clone(),
+            new_call: call.clone(),
+        })
+        .collect()
 }
 
 /// Q.850 26, "non-selected user clearing": the call was answered or picked up elsewhere.
@@ -1070,6 +1184,7 @@ fn step(
         }
         if parties.picking {
             leg.pickup = true;
+            leg.picked_from = parties.transferred_by.clone();
         } else if leg.incoming && !leg.make_call {
             leg.calling = leg.peer.clone();
             leg.called = parties
@@ -1129,6 +1244,43 @@ fn step(
             transferred_to,
             connections,
             cause: Cause::Transfer,
+        }));
+    }
+
+    // A single-step transfer seen by the remaining party: its answered call now goes to a new
+    // peer, and the PBX names the old peer as the diverting party.
+    if leg.established
+        && peer_changed
+        && !leg.pickup
+        && parties.transferred_by.is_none()
+        && parties.redirection.as_ref() == Some(&previous_peer)
+        && leg.transfer_reported.as_ref() != Some(&previous_peer)
+    {
+        leg.transfer_reported = Some(previous_peer.clone());
+        out.push(leg.event(EventKind::Transferred {
+            primary_old: leg.call_id.clone(),
+            secondary_old: None,
+            transferring: previous_peer.clone(),
+            transferred_to: leg.peer.clone(),
+            connections: single_step_connections(&leg.call_id, leg.me(), leg.peer.clone()),
+            cause: Cause::SingleStepTransfer,
+        }));
+        if record.msg != Msg::XConn && record.msg != Msg::RConn {
+            leg.awaiting_transfer_answer = Some(previous_peer.clone());
+        }
+    } else if record.msg == Msg::XConn
+        && let Some(transferring) = leg.awaiting_transfer_answer.take()
+    {
+        out.push(leg.event(EventKind::Established {
+            answering: leg.peer.clone(),
+            calling: if outgoing {
+                leg.me()
+            } else {
+                leg.calling.clone()
+            },
+            called: leg.peer.clone(),
+            last_redirection: Some(transferring),
+            cause: Cause::SingleStepTransfer,
         }));
     }
 
@@ -1275,7 +1427,9 @@ fn step(
         if !leg.delivered {
             leg.delivered = true;
             leg.local = LocalState::Alerting;
-            let cause = if leg.redirection.is_some() {
+            let cause = if leg.single_step_transfer {
+                Cause::SingleStepTransfer
+            } else if leg.redirection.is_some() {
                 Cause::CallForward
             } else {
                 Cause::NewCall
@@ -1416,7 +1570,18 @@ fn release(
                 } else if q850.is_none() {
                     // No cause: the PBX moved the call on (a deflection); the records that
                     // follow in the batch name the new destination.
-                    leg.pending_divert = true;
+                    leg.pending_end = Some(PendingEnd::Divert);
+                } else if let Some(picker) = context
+                    .picked_by
+                    .as_ref()
+                    .filter(|_| q850 == Some(ANSWERED_ELSEWHERE))
+                {
+                    leg.cause = Cause::CallPickup;
+                    out.push(leg.event(EventKind::Diverted {
+                        diverting: leg.me(),
+                        new_destination: picker.clone(),
+                        cause: Cause::CallPickup,
+                    }));
                 } else if q850 == Some(ANSWERED_ELSEWHERE) {
                     leg.cause = Cause::Normal;
                     out.push(leg.event(EventKind::ConnectionCleared {
@@ -1437,6 +1602,12 @@ fn release(
                         cause: leg.cause,
                     }));
                 }
+            } else if q850.is_none() && leg.established {
+                // No cause on an answered call: this line may have handed the call on with a
+                // single-step transfer; the far end's records in the batch tell.
+                leg.own_cleared = true;
+                leg.local = LocalState::Null;
+                leg.pending_end = Some(PendingEnd::SingleStepTransfer);
             } else {
                 leg.peer_cleared = true;
                 out.push(leg.event(EventKind::ConnectionCleared {

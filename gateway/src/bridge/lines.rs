@@ -202,6 +202,23 @@ impl Bridge {
         (events, changes)
     }
 
+    /// Whether a UserInfo of a poll answer is applied before the answer's CallInfos.
+    ///
+    /// A poll answer carries its UserInfos and CallInfos in two separate lists, so the
+    /// order between a user change and a call event is not on the wire. An object that
+    /// appears or whose terminal registers must exist before its calls; every other change
+    /// (presence, do not disturb, unregistration, removal) is taken as the latest news and
+    /// applied after the calls.
+    pub fn user_info_precedes_calls(&self, info: &UserInfo) -> bool {
+        if info.is_end_of_dump() || !info.active {
+            return false;
+        }
+        match self.objects.get(&info.cn) {
+            None => true,
+            Some(object) => !object.registered && info.registered(),
+        }
+    }
+
     /// The site that monitors objects homed at `loc` (empty: this PBX).
     fn owner_of(&self, loc: &str) -> SiteId {
         if loc.is_empty() || !self.settings.monitor_slaves {

@@ -7,7 +7,7 @@ use pbx_soap::envelope::InitializeFlags;
 use pbx_soap::sim::{Directory, ForwardKind as SimForward, Identity, Model, SimConfig};
 
 use super::*;
-use crate::events::{Cause, DeviceEvent, EventKind, LocalState, Party};
+use crate::events::{Cause, ConnectionChange, DeviceEvent, EventKind, LocalState, Party};
 
 /// A simulated PBX whose records feed a bridge, as the PBX link would.
 struct Pbx {
@@ -356,6 +356,68 @@ fn deflected_call_is_diverted_at_the_deflecting_line() {
 }
 
 #[test]
+fn single_step_transfer_of_an_answered_call() {
+    let mut pbx = Pbx::new();
+    let (call, _) = pbx.step(|m, now| m.dial(BEN, "201", now).unwrap());
+    pbx.step(|m, now| m.answer(call, ANNA, now).unwrap());
+    // Anna hands Ben on to Clara (UserRedirect of her answered leg).
+    let (_, events) = pbx.step(|m, now| m.redirect(call, ANNA, "203", now).unwrap());
+    let transfer = |transferring: &str, to: &str, remaining: &str| EventKind::Transferred {
+        primary_old: events[0].call.clone().unwrap(),
+        secondary_old: None,
+        transferring: d(transferring),
+        transferred_to: d(to),
+        connections: vec![
+            ConnectionChange {
+                device: d(remaining),
+                old_call: events[0].call.clone().unwrap(),
+                new_call: events[0].call.clone().unwrap(),
+            },
+            ConnectionChange {
+                device: d(to),
+                old_call: events[0].call.clone().unwrap(),
+                new_call: events[0].call.clone().unwrap(),
+            },
+        ],
+        cause: Cause::SingleStepTransfer,
+    };
+    assert_eq!(
+        at(&events, "201"),
+        [(LocalState::Null, transfer("201", "203", "202"))]
+    );
+    assert_eq!(
+        at(&events, "202"),
+        [(LocalState::Connected, transfer("201", "203", "202"))]
+    );
+    assert!(
+        matches!(
+            &at(&events, "203")[..],
+            [(LocalState::Alerting, EventKind::Delivered { cause: Cause::SingleStepTransfer, calling, .. })]
+                if *calling == d("202")
+        ),
+        "{:?}",
+        at(&events, "203")
+    );
+    let ids: BTreeSet<_> = events.iter().map(|event| event.call.clone()).collect();
+    assert_eq!(ids.len(), 1, "one call id throughout");
+    let (_, events) = pbx.step(|m, now| m.answer(call, CLARA, now).unwrap());
+    assert_eq!(
+        at(&events, "202"),
+        [(
+            LocalState::Connected,
+            EventKind::Established {
+                answering: d("203"),
+                calling: d("202"),
+                called: d("203"),
+                last_redirection: Some(d("201")),
+                cause: Cause::SingleStepTransfer
+            }
+        )]
+    );
+    assert_eq!(names(&events, "203"), ["Established:Connected"]);
+}
+
+#[test]
 fn pickup_of_a_ringing_call() {
     let mut pbx = Pbx::new();
     let (call, _) = pbx.step(|m, now| m.dial(ANNA, "202", now).unwrap());
@@ -373,10 +435,17 @@ fn pickup_of_a_ringing_call() {
             }
         )]
     );
-    assert!(
-        names(&events, "202")[0].starts_with("ConnectionCleared"),
-        "{:?}",
-        names(&events, "202")
+    assert_eq!(
+        at(&events, "202"),
+        [(
+            LocalState::Null,
+            EventKind::Diverted {
+                diverting: d("202"),
+                new_destination: d("203"),
+                cause: Cause::CallPickup
+            }
+        )],
+        "the victim sees its call picked up"
     );
     let anna = names(&events, "201");
     assert!(

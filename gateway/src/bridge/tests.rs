@@ -176,6 +176,40 @@ fn lines_come_from_the_user_dump() {
 }
 
 #[test]
+fn only_arriving_objects_and_registrations_are_applied_before_the_calls_of_a_poll() {
+    let mut fixture = Fixture::new();
+    let bridge = &fixture.bridge;
+    assert!(bridge.user_info_precedes_calls(&user("Dave", "204", "ep")));
+    let mut dnd = user("Alice", "201", "ep");
+    dnd.presence = Some(pbx_soap::records::Presence {
+        activity: Some("dnd".to_owned()),
+        ..Default::default()
+    });
+    assert!(
+        !bridge.user_info_precedes_calls(&dnd),
+        "presence of a known line"
+    );
+    let mut gone = user("Alice", "201", "ep");
+    gone.active = false;
+    assert!(!bridge.user_info_precedes_calls(&gone), "removal");
+    let mut unregistered = user("Alice", "201", "ep");
+    unregistered.state = 0;
+    assert!(!bridge.user_info_precedes_calls(&unregistered));
+    fixture.bridge.on_user_info(SiteId::MASTER, &unregistered);
+    assert!(
+        fixture
+            .bridge
+            .user_info_precedes_calls(&user("Alice", "201", "ep")),
+        "a registration comes before the calls it makes possible"
+    );
+    assert!(
+        !fixture
+            .bridge
+            .user_info_precedes_calls(&UserInfo::default())
+    );
+}
+
+#[test]
 fn internal_call_answered_and_hung_up_by_the_caller() {
     let mut fixture = Fixture::new();
     let events = fixture.feed(&[
@@ -296,6 +330,51 @@ fn internal_call_answered_and_hung_up_by_the_caller() {
         fixture.bridge.call_ids().is_empty(),
         "nothing left after del"
     );
+}
+
+#[test]
+fn a_release_without_cause_that_is_no_transfer_is_the_far_end_hanging_up() {
+    let mut fixture = Fixture::new();
+    fixture.feed(&[
+        rec(BOB, 10, 0x01, "r-setup", ("Alice", "201"), "c1"),
+        rec(ALICE, 20, 0x81, "x-setup", ("Bob", "202"), "c1"),
+        rec(ALICE, 20, 0x85, "r-conn", ("Bob", "202"), "c1"),
+        rec(BOB, 10, 0x05, "x-conn", ("Alice", "201"), "c1"),
+    ]);
+    let events = fixture.feed(&[
+        rec(ALICE, 20, 0x86, "x-rel", ("Bob", "202"), "c1"),
+        rec(ALICE, 20, 0x86, "del", ("Bob", "202"), "c1"),
+        rec(BOB, 10, 0x07, "r-rel", ("Alice", "201"), "c1").cause(16),
+        rec(BOB, 10, 0x07, "del", ("Alice", "201"), "c1"),
+    ]);
+    assert_eq!(
+        at(&events, "201"),
+        [
+            (
+                LocalState::Connected,
+                EventKind::ConnectionCleared {
+                    dropped: d("202"),
+                    releasing: d("202"),
+                    cause: Cause::NormalClearing
+                }
+            ),
+            (
+                LocalState::Null,
+                EventKind::ConnectionCleared {
+                    dropped: d("201"),
+                    releasing: d("202"),
+                    cause: Cause::NormalClearing
+                }
+            ),
+            (
+                LocalState::Null,
+                EventKind::CallCleared {
+                    cause: Cause::NormalClearing
+                }
+            ),
+        ]
+    );
+    assert!(fixture.bridge.call_ids().is_empty());
 }
 
 #[test]

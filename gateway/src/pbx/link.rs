@@ -530,7 +530,11 @@ impl Link {
             let mut events = Vec::new();
             let mut lines = LineChanges::default();
             let mut reread = Vec::new();
-            for info in &batch.user {
+            let (first, last): (Vec<&UserInfo>, Vec<&UserInfo>) = batch
+                .user
+                .iter()
+                .partition(|info| bridge.user_info_precedes_calls(info));
+            let mut on_user = |bridge: &mut Bridge, info: &UserInfo, events: &mut Vec<_>| {
                 let (more, changes) = bridge.on_user_info(site, info);
                 events.extend(more);
                 lines.added.extend(changes.added);
@@ -539,9 +543,15 @@ impl Link {
                 if info.cfg && info.active {
                     reread.push(info.cn.clone());
                 }
+            };
+            for info in first {
+                on_user(bridge, info, &mut events);
             }
             for record in &batch.call {
                 events.extend(bridge.on_call_info(site, record, now));
+            }
+            for info in last {
+                on_user(bridge, info, &mut events);
             }
             events.extend(bridge.finish_batch());
             ((lines.clone(), reread), events, lines)

@@ -626,8 +626,6 @@ async fn park_call_parks_and_a_pickup_takes_the_parked_call() {
 }
 
 #[tokio::test]
-#[ignore = "bridge: the victim of a pickup gets ConnectionCleared (releasing itself, cause \
-            normal) instead of DivertedEvent (callPickup, new destination the picker)"]
 async fn the_victim_of_a_pickup_sees_its_call_diverted() {
     let setup = SimGateway::start("").await;
     let mut victim = setup.client().await;

@@ -460,9 +460,6 @@ async fn snapshots_of_devices_and_calls_follow_the_pbx() {
 }
 
 #[tokio::test]
-#[ignore = "bridge: the link applies a poll batch's UserInfo records before its CallInfo \
-            records, so a DoNotDisturbEvent (or Out/BackInService) overtakes call events that \
-            happened before it on the PBX"]
 async fn events_of_one_poll_keep_the_order_of_the_pbx() {
     let setup = SimGateway::start("").await;
     let mut client = setup.client().await;
