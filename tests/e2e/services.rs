@@ -45,27 +45,17 @@ fn limited_user() -> String {
     )
 }
 
-/// A simulator with the demo directory and a gateway whose PBX section has one more option.
-async fn sim_gateway_with_pbx_option(option: &str) -> tests::SimGateway {
-    let config = pbx_soap::sim::SimConfig {
-        poll_timeout: Duration::from_secs(2),
-        ..pbx_soap::sim::SimConfig::default()
-    };
-    let sim = pbx_soap::sim::Sim::start(config, pbx_soap::sim::Directory::demo())
-        .await
-        .expect("simulator starts");
-    // The PBX section of the harness configuration starts with the URL line.
-    let url = format!("url = \"{}\"\n", sim.url());
-    let toml = tests::sim_gateway_config(&sim.url(), "").replace(&url, &format!("{url}{option}\n"));
-    assert!(toml.contains(option), "the option is in the configuration");
-    let gateway = tests::TestGateway::start(&toml, None).await;
-    assert!(
-        gateway
-            .gateway
-            .wait_in_service(Duration::from_secs(20))
-            .await
-    );
-    tests::SimGateway { sim, gateway }
+/// A simulator and gateway whose first PBX is changed by `tweak`.
+async fn sim_gateway_tweaked(
+    tweak: impl FnOnce(&mut gateway::config::PbxConfig),
+) -> tests::SimGateway {
+    tests::SimGateway::start_tweaked(
+        pbx_soap::sim::SimConfig::default(),
+        pbx_soap::sim::Directory::demo(),
+        "",
+        |config| tweak(&mut config.pbx[0]),
+    )
+    .await
 }
 
 fn device(id: &str) -> DeviceId {

@@ -256,16 +256,28 @@ impl SimGateway {
 
     /// Starts with a given simulator configuration and directory.
     pub async fn start_with(
+        sim_config: pbx_soap::sim::SimConfig,
+        directory: pbx_soap::sim::Directory,
+        extra: &str,
+    ) -> Self {
+        Self::start_tweaked(sim_config, directory, extra, |_| {}).await
+    }
+
+    /// Starts like [`SimGateway::start_with`] and lets `tweak` change the loaded
+    /// configuration (e.g. a PBX option) before the gateway starts.
+    pub async fn start_tweaked(
         mut sim_config: pbx_soap::sim::SimConfig,
         directory: pbx_soap::sim::Directory,
         extra: &str,
+        tweak: impl FnOnce(&mut Config),
     ) -> Self {
         subscribe();
         sim_config.poll_timeout = Duration::from_secs(2);
         let sim = pbx_soap::sim::Sim::start(sim_config, directory)
             .await
             .expect("simulator starts");
-        let gateway = TestGateway::start(&sim_gateway_config(&sim.url(), extra), None).await;
+        let gateway =
+            TestGateway::start_tweaked(&sim_gateway_config(&sim.url(), extra), None, tweak).await;
         assert!(
             gateway
                 .gateway

@@ -284,6 +284,11 @@ impl Bridge {
         self.calls.pending_make_calls.insert(line.clone(), now);
     }
 
+    /// Forgets an expected MakeCall at `line` (the PBX refused to place the call).
+    pub fn cancel_make_call(&mut self, line: &DeviceId) {
+        self.calls.pending_make_calls.remove(line);
+    }
+
     /// The call id of a leg, creating the leg ahead of its first record when a MakeCall got its
     /// call handle before the PBX reported the call.
     pub fn claim_make_call(&mut self, handle: LegHandle) -> Option<CallId> {

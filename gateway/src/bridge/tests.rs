@@ -581,6 +581,21 @@ fn make_call_claims_the_next_outgoing_call() {
 }
 
 #[test]
+fn a_refused_make_call_leaves_the_next_call_a_plain_one() {
+    let mut fixture = Fixture::new();
+    let alice = DeviceId::new("201");
+    fixture.bridge.expect_make_call(&alice, fixture.now);
+    fixture.bridge.cancel_make_call(&alice);
+    let events = fixture.feed(&[rec(ALICE, 41, 0x01, "r-setup", ("Bob", "202"), "c7")]);
+    assert_eq!(
+        events[0].kind,
+        EventKind::ServiceInitiated {
+            cause: Cause::NewCall
+        }
+    );
+}
+
+#[test]
 fn forwarded_call_names_the_diverting_line() {
     let mut fixture = Fixture::new();
     // Bob calls Alice, whose immediate forward sends the call to Carol.

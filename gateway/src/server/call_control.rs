@@ -551,7 +551,13 @@ async fn place_call(
         op(Op::RequestIncompatibleWithCallingDevice),
         site.client.user_call(acting.user, destination, 0, "").await,
     )
-    .await?;
+    .await
+    .inspect_err(|_| {
+        acting.link.apply(|bridge| {
+            bridge.cancel_make_call(&line.line.device);
+            ((), Vec::new(), Default::default())
+        });
+    })?;
     let handle = LegHandle {
         site: acting.site,
         user: acting.user,

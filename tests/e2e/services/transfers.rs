@@ -375,7 +375,7 @@ async fn conference_call_asks_the_phone_for_its_three_party_conference() {
 
 #[tokio::test]
 async fn a_pbx_without_three_party_conference_refuses_conference_call() {
-    let setup = super::sim_gateway_with_pbx_option("no_3pty = true").await;
+    let setup = super::sim_gateway_tweaked(|pbx| pbx.no_3pty = true).await;
     let mut client = setup.client().await;
     client.monitor("201").await.unwrap();
     let (first, second) = consultation(&setup, &mut client).await;

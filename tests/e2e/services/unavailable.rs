@@ -118,7 +118,10 @@ async fn requests_during_a_pbx_restart_get_resource_out_of_service_until_it_is_b
 
 #[tokio::test]
 async fn a_pbx_that_answers_too_late_is_resource_out_of_service_after_the_command_timeout() {
-    let setup = super::sim_gateway_with_pbx_option("command_timeout = \"300ms\"").await;
+    let setup = super::sim_gateway_tweaked(|pbx| {
+        pbx.command_timeout = std::time::Duration::from_millis(300)
+    })
+    .await;
     let mut client = setup.client().await;
     client.monitor("201").await.unwrap();
     let sim_call = setup.sim.dial("Ben Fischer", "201").unwrap();
