@@ -54,6 +54,10 @@ fn assert_complete(report: &Report) {
         "{traffic:?}"
     );
     assert!(traffic.settled, "{traffic:?}");
+    assert_eq!(
+        traffic.backlog, 0,
+        "every PBX record was polled: {traffic:?}"
+    );
     assert!(traffic.delivered_per_s > 0.0 && traffic.published_per_s > 0.0);
 
     let latency = &report.latency;

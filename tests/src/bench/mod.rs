@@ -10,15 +10,15 @@
 //!    endpoint) and is observed through its JSON log, its admin endpoint and `/proc`, so its
 //!    CPU and memory figures are its own.
 //! 2. The last two lines are kept for request probes; the clients share the others (see
-//!    [`fleet::Assignment`]): every monitored line has the same number of monitors, and the
+//!    `fleet::Assignment`): every monitored line has the same number of monitors, and the
 //!    traffic runs on the monitored lines only, so the clients must read exactly
 //!    `monitors per line × events the gateway published` (probe events left out).
 //! 3. The simulator's traffic generator starts `rate × duration` calls and reports every step
 //!    with its instant; each client timestamps every event it reads. The latency of an event is
-//!    measured from the step that caused it (see [`latency`]).
+//!    measured from the step that caused it (see the `latency` module).
 //! 4. Meanwhile a probe client times `MakeCall` (then clears the call) and `SnapshotDevice`.
 //! 5. After the counts settle, the limit is measured with a sample of the delivered events
-//!    (see [`limit`]).
+//!    (see the `limit` module).
 
 mod fleet;
 mod latency;
@@ -37,11 +37,14 @@ use csta::events::Event;
 use csta::ids::{CallId, ConnectionId, DeviceId, MonitorCrossRefId};
 use csta::message::Message;
 use gateway::client::{ClientConfig, ClientError, ClientTls, CstaClient};
-use pbx_soap::sim::{Directory, ObjectKind, Sim, SimConfig, SimError, SimHandle, TrafficConfig};
+use pbx_soap::sim::{
+    Directory, ObjectKind, Sim, SimConfig, SimError, SimHandle, TrafficConfig, TrafficStats,
+};
 use procfs::Current;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -301,72 +304,11 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     let idle = gateway.usage()?;
     let before = gateway.admin.status().await?;
     let bench_before = Usage::of(std::process::id() as i32)?;
-    let names: HashMap<String, u32> = lines
-        .iter()
-        .enumerate()
-        .flat_map(|(index, (cn, number))| {
-            [(cn.clone(), index as u32), (number.clone(), index as u32)]
-        })
-        .collect();
-    let (steps, mut reported) = mpsc::channel(STEP_QUEUE);
-    let recording = tokio::spawn(async move {
-        let mut recorder = StepRecorder::new(names);
-        while let Some(step) = reported.recv().await {
-            recorder.record(&step);
-        }
-        recorder
-    });
-    let calls = (settings.rate * settings.duration.as_secs_f64())
-        .round()
-        .max(1.0) as u64;
-    let traffic_started = Instant::now();
-    let mut traffic = sim.start_traffic(TrafficConfig {
-        rate_per_sec: settings.rate,
-        seed: settings.seed,
-        steps: Some(steps),
-        max_calls: Some(calls),
-        ring_time: settings.ring_time,
-        talk_time: settings.talk_time,
-        users: assignment
-            .lines
-            .iter()
-            .map(|line| lines[*line as usize].0.clone())
-            .collect(),
-        ..TrafficConfig::default()
-    });
-    let probe_stop = CancellationToken::new();
-    let probing = tokio::spawn(probe.run(
-        assignment.lines.clone(),
-        settings.probe_interval,
-        settings.seed,
-        probe_stop.clone(),
-    ));
-    // Arrivals that find too few free lines are skipped, which stretches the run; past this
-    // the generator is stopped and the calls it cut short are left out of the latency.
-    let longest = settings.duration * 3 + (settings.ring_time + settings.talk_time) * 4;
-    let stopped = tokio::select! {
-        () = traffic.finished() => None,
-        () = tokio::time::sleep(longest) => Some(Instant::now()),
-    };
-    let traffic_stats = if stopped.is_some() {
-        warn!(after = ?longest, "stopping the traffic generator before it started every call");
-        traffic.stop().await
-    } else {
-        traffic.stats()
-    };
-    probe_stop.cancel();
-    let (requests, mut probe) = probing.await.map_err(BenchError::Task)?;
-    hang_up_probe_calls(&sim, &lines[settings.lines - PROBE_LINES..]);
-    let probe_finish = CancellationToken::new();
-    let draining = {
-        let finish = probe_finish.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                () = probe.drain() => {}
-                () = finish.cancelled() => {}
-            }
-        })
-    };
+    let driven = drive(&sim, settings, &assignment, &lines, probe).await?;
+    let traffic_started = driven.started;
+    let stopped = driven.stopped;
+    let traffic_stats = driven.stats;
+    let requests = driven.requests;
 
     let settled = settle(
         &sim,
@@ -378,8 +320,8 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
         settings.settle_timeout,
     )
     .await?;
-    probe_finish.cancel();
-    draining.await.map_err(BenchError::Task)?;
+    driven.probe_finish.cancel();
+    driven.draining.await.map_err(BenchError::Task)?;
     let after = gateway.usage()?;
     let bench_after = Usage::of(std::process::id() as i32)?;
     let load_after = load();
@@ -387,21 +329,14 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     let gateway_warnings = gateway.problems();
     let link_sync_ms = gateway.sync_ms();
     let logs = fleet.finish().await?;
-    let recorder = recording.await.map_err(BenchError::Task)?;
-
-    let matcher = Matcher::new(&recorder.marks, stopped);
-    let mut latencies = Vec::new();
-    let (mut unmatched, mut cut_off) = (0, 0);
-    let mut last_read = traffic_started;
-    for receipt in logs.iter().flat_map(|log| &log.receipts) {
-        last_read = last_read.max(receipt.at);
-        match matcher.cause(receipt) {
-            Cause::Step(latency) => latencies.push(latency),
-            Cause::Unfinished => cut_off += 1,
-            Cause::Unknown => unmatched += 1,
-        }
-    }
-    let window = last_read
+    let recorder = driven.recording.await.map_err(BenchError::Task)?;
+    let matched = Matched::new(
+        &logs,
+        &Matcher::new(&recorder.marks, stopped),
+        traffic_started,
+    );
+    let window = matched
+        .last_read
         .duration_since(traffic_started)
         .as_secs_f64()
         .max(1e-3);
@@ -481,11 +416,12 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             gateway_warnings,
             settled: settled.complete,
             calls_left: settled.calls_left,
+            backlog: settled.backlog,
         },
         latency: Latency {
-            end_to_end: Percentiles::of(&latencies),
-            unmatched,
-            cut_off,
+            end_to_end: Percentiles::of(&matched.latencies),
+            unmatched: matched.unmatched,
+            cut_off: matched.cut_off,
         },
         requests: Requests {
             make_call: Percentiles::of(&requests.make_call),
@@ -515,6 +451,131 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     })
 }
 
+/// The traffic phase as it ended; the probe still reads the events of its last calls.
+struct Driven {
+    started: Instant,
+    /// When the generator was stopped before it started every call.
+    stopped: Option<Instant>,
+    stats: TrafficStats,
+    requests: RequestTimes,
+    recording: JoinHandle<StepRecorder>,
+    draining: JoinHandle<()>,
+    probe_finish: CancellationToken,
+}
+
+/// Plays the traffic on the assigned lines while the probe runs; returns when every call
+/// ended (or the generator had to be stopped).
+async fn drive(
+    sim: &SimHandle,
+    settings: &Settings,
+    assignment: &Assignment,
+    lines: &[(String, String)],
+    probe: Probe,
+) -> Result<Driven, BenchError> {
+    let names: HashMap<String, u32> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (cn, number))| {
+            [(cn.clone(), index as u32), (number.clone(), index as u32)]
+        })
+        .collect();
+    let (steps, mut reported) = mpsc::channel(STEP_QUEUE);
+    let recording = tokio::spawn(async move {
+        let mut recorder = StepRecorder::new(names);
+        while let Some(step) = reported.recv().await {
+            recorder.record(&step);
+        }
+        recorder
+    });
+    let calls = (settings.rate * settings.duration.as_secs_f64())
+        .round()
+        .max(1.0) as u64;
+    let started = Instant::now();
+    let mut traffic = sim.start_traffic(TrafficConfig {
+        rate_per_sec: settings.rate,
+        seed: settings.seed,
+        steps: Some(steps),
+        max_calls: Some(calls),
+        ring_time: settings.ring_time,
+        talk_time: settings.talk_time,
+        users: assignment
+            .lines
+            .iter()
+            .map(|line| lines[*line as usize].0.clone())
+            .collect(),
+        ..TrafficConfig::default()
+    });
+    let probe_stop = CancellationToken::new();
+    let probing = tokio::spawn(probe.run(
+        assignment.lines.clone(),
+        settings.probe_interval,
+        settings.seed,
+        probe_stop.clone(),
+    ));
+    // Arrivals that find too few free lines are skipped, which stretches the run; past this
+    // the generator is stopped and the calls it cut short are left out of the latency.
+    let longest = settings.duration * 3 + (settings.ring_time + settings.talk_time) * 4;
+    let stopped = tokio::select! {
+        () = traffic.finished() => None,
+        () = tokio::time::sleep(longest) => Some(Instant::now()),
+    };
+    let stats = if stopped.is_some() {
+        warn!(after = ?longest, "stopping the traffic generator before it started every call");
+        traffic.stop().await
+    } else {
+        traffic.stats()
+    };
+    probe_stop.cancel();
+    let (requests, mut probe) = probing.await.map_err(BenchError::Task)?;
+    hang_up_probe_calls(sim, &lines[lines.len() - PROBE_LINES..]);
+    let probe_finish = CancellationToken::new();
+    let finish = probe_finish.clone();
+    let draining = tokio::spawn(async move {
+        tokio::select! {
+            () = probe.drain() => {}
+            () = finish.cancelled() => {}
+        }
+    });
+    Ok(Driven {
+        started,
+        stopped,
+        stats,
+        requests,
+        recording,
+        draining,
+        probe_finish,
+    })
+}
+
+/// The clients' events matched to the steps that caused them.
+struct Matched {
+    latencies: Vec<Duration>,
+    unmatched: u64,
+    cut_off: u64,
+    /// When the last event was read (`since` if none was).
+    last_read: Instant,
+}
+
+impl Matched {
+    fn new(logs: &[ClientLog], matcher: &Matcher, since: Instant) -> Self {
+        let mut matched = Self {
+            latencies: Vec::new(),
+            unmatched: 0,
+            cut_off: 0,
+            last_read: since,
+        };
+        for receipt in logs.iter().flat_map(|log| &log.receipts) {
+            matched.last_read = matched.last_read.max(receipt.at);
+            match matcher.cause(receipt) {
+                Cause::Step(latency) => matched.latencies.push(latency),
+                Cause::Unfinished => matched.cut_off += 1,
+                Cause::Unknown => matched.unmatched += 1,
+            }
+        }
+        matched
+    }
+}
+
 /// Runs one benchmark per line count and client count (lines outer), each with the base
 /// settings' calls per second per line and `1 / clients` as the share.
 pub async fn sweep(
@@ -542,6 +603,7 @@ pub async fn sweep(
 
 /// The counts once the traffic's events have all arrived (or stopped arriving).
 struct Settled {
+    backlog: usize,
     calls_left: usize,
     published: u64,
     expected: u64,
@@ -549,9 +611,10 @@ struct Settled {
     complete: bool,
 }
 
-/// Waits until the simulator has no call left, the gateway published nothing new for
-/// [`STILL`] and the clients have read every expected event; or until nothing changed for
-/// [`QUIET`] (events were lost), or the timeout passed.
+/// Waits until the simulator has no call left and no record waiting for a `Poll`, the gateway
+/// published nothing new for [`STILL`] (the last batch is through) and the clients have read
+/// every expected event; or until nothing changed for [`QUIET`] (events were lost), or the
+/// timeout passed.
 async fn settle(
     sim: &SimHandle,
     gateway: &mut GatewayProcess,
@@ -578,10 +641,12 @@ async fn settle(
             last = (status.events_published, delivered);
             changed = now;
         }
-        let complete = sim.call_count() == 0 && delivered >= expected;
+        let backlog = queued_records(sim);
+        let complete = sim.call_count() == 0 && backlog == 0 && delivered >= expected;
         let done = complete && now.duration_since(changed) >= STILL;
         if done || now.duration_since(changed) >= QUIET || now >= deadline {
             return Ok(Settled {
+                backlog,
                 calls_left: status.calls,
                 published,
                 expected,
@@ -749,6 +814,12 @@ fn first_call(event: &Event) -> Option<&CallId> {
         Event::Delivered(e) => e.connection.call.as_ref(),
         _ => None,
     }
+}
+
+/// Records the simulator holds for the gateway's next polls. Sessions are numbered from 1
+/// and a run opens a few, so the first 64 numbers cover them.
+fn queued_records(sim: &SimHandle) -> usize {
+    sim.with_model(|model, _| (1..=64).filter_map(|session| model.queued(session)).sum())
 }
 
 /// Ends probe calls a failed `ClearConnection` left behind, as the phones would.

@@ -128,6 +128,9 @@ pub struct Traffic {
     pub settled: bool,
     /// Calls the gateway still showed when the counts settled (0 unless one was missed).
     pub calls_left: usize,
+    /// PBX records the gateway had not polled yet when the counts settled (or the wait
+    /// ended): a gateway slower than the offered load leaves them behind.
+    pub backlog: usize,
 }
 
 /// End-to-end latency.
@@ -247,12 +250,13 @@ impl Report {
             (
                 "events lost".into(),
                 format!(
-                    "{} (surplus {}, messagesLost notices {}, gateway count {}; {} calls left{})",
+                    "{} (surplus {}, messagesLost notices {}, gateway count {}; {} calls left, {} PBX records not polled{})",
                     t.lost,
                     t.surplus,
                     t.loss_notices,
                     t.gateway_events_lost,
                     t.calls_left,
+                    t.backlog,
                     if t.settled { "" } else { ", NOT SETTLED" }
                 ),
             ),
