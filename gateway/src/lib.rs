@@ -16,3 +16,16 @@ pub mod pbx;
 pub mod registry;
 pub mod server;
 pub mod signal;
+
+/// An error with its chain of causes on one line (`outer: inner: root`), for logs and the
+/// command line.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

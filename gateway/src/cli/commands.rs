@@ -15,6 +15,7 @@ use super::{ClientArgs, Command, EXIT_UNAVAILABLE, EXIT_USAGE, ForwardType, LogF
 use crate::client::{ClientConfig, ClientError, ClientTls, CstaClient, Login};
 use crate::config::{Config, Sources};
 use crate::daemon::Gateway;
+use crate::error_chain;
 
 /// Sets up logging: `RUST_LOG` (default `info` for the daemon, `warn` for client commands).
 pub(super) fn init_tracing(format: LogFormat, daemon: bool) {
@@ -65,22 +66,15 @@ pub(super) async fn run(command: Command) -> ExitCode {
             .await
         }
         Command::Answer { device, client } => {
-            client_command(&client, |client| async move {
-                let connection =
-                    find_call(&client, &device, None, Some(LocalConnectionState::Alerting)).await?;
-                client
-                    .request(
-                        csta::call_control::AnswerCall {
-                            call_to_be_answered: connection.clone(),
-                            correlator_data: None,
-                            user_data: None,
-                            extensions: None,
-                        }
-                        .into(),
-                    )
-                    .await?;
-                println!("answered {}", connection_text(&connection));
-                Ok(())
+            let state = Some(LocalConnectionState::Alerting);
+            call_command(&client, device, None, state, "answered", |connection| {
+                csta::call_control::AnswerCall {
+                    call_to_be_answered: connection,
+                    correlator_data: None,
+                    user_data: None,
+                    extensions: None,
+                }
+                .into()
             })
             .await
         }
@@ -89,63 +83,37 @@ pub(super) async fn run(command: Command) -> ExitCode {
             call,
             client,
         } => {
-            client_command(&client, |client| async move {
-                let connection = find_call(&client, &device, call.as_deref(), None).await?;
-                client
-                    .request(
-                        csta::call_control::ClearConnection {
-                            connection_to_be_cleared: connection.clone(),
-                            correlator_data: None,
-                            user_data: None,
-                            extensions: None,
-                        }
-                        .into(),
-                    )
-                    .await?;
-                println!("cleared {}", connection_text(&connection));
-                Ok(())
+            call_command(&client, device, call, None, "cleared", |connection| {
+                csta::call_control::ClearConnection {
+                    connection_to_be_cleared: connection,
+                    correlator_data: None,
+                    user_data: None,
+                    extensions: None,
+                }
+                .into()
             })
             .await
         }
         Command::Hold { device, client } => {
-            client_command(&client, |client| async move {
-                let connection = find_call(
-                    &client,
-                    &device,
-                    None,
-                    Some(LocalConnectionState::Connected),
-                )
-                .await?;
-                client
-                    .request(
-                        csta::call_control::HoldCall {
-                            call_to_be_held: connection.clone(),
-                            connection_reservation: None,
-                            extensions: None,
-                        }
-                        .into(),
-                    )
-                    .await?;
-                println!("held {}", connection_text(&connection));
-                Ok(())
+            let state = Some(LocalConnectionState::Connected);
+            call_command(&client, device, None, state, "held", |connection| {
+                csta::call_control::HoldCall {
+                    call_to_be_held: connection,
+                    connection_reservation: None,
+                    extensions: None,
+                }
+                .into()
             })
             .await
         }
         Command::Retrieve { device, client } => {
-            client_command(&client, |client| async move {
-                let connection =
-                    find_call(&client, &device, None, Some(LocalConnectionState::Hold)).await?;
-                client
-                    .request(
-                        csta::call_control::RetrieveCall {
-                            call_to_be_retrieved: connection.clone(),
-                            extensions: None,
-                        }
-                        .into(),
-                    )
-                    .await?;
-                println!("retrieved {}", connection_text(&connection));
-                Ok(())
+            let state = Some(LocalConnectionState::Hold);
+            call_command(&client, device, None, state, "retrieved", |connection| {
+                csta::call_control::RetrieveCall {
+                    call_to_be_retrieved: connection,
+                    extensions: None,
+                }
+                .into()
             })
             .await
         }
@@ -290,6 +258,25 @@ fn hash_password() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Finds the device's call (by id, or the one in `state`), sends the request `build` makes for
+/// its connection and prints `done` with the connection.
+async fn call_command(
+    args: &ClientArgs,
+    device: String,
+    call: Option<String>,
+    state: Option<LocalConnectionState>,
+    done: &'static str,
+    build: fn(ConnectionId) -> Message,
+) -> ExitCode {
+    client_command(args, |client| async move {
+        let connection = find_call(&client, &device, call.as_deref(), state).await?;
+        client.request(build(connection.clone())).await?;
+        println!("{done} {}", connection_text(&connection));
+        Ok(())
+    })
+    .await
 }
 
 /// Connects as the arguments say, runs `body`, and turns its outcome into an exit code.
@@ -470,16 +457,4 @@ async fn find_call(
                 csta::error_code::StateIncompatibilityError::InvalidObjectState,
             ),
         })
-}
-
-/// An error with its causes, one line.
-pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

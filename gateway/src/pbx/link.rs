@@ -16,6 +16,7 @@ use super::admin;
 use crate::backoff;
 use crate::bridge::{Bridge, BridgeSettings, LineChanges, LineKind, SiteId};
 use crate::config::{PbxConfig, WsdlRevision};
+use crate::error_chain;
 use crate::events::{CallId, DeviceEvent, DeviceId};
 use crate::registry::{LinkStatus, Registry};
 
@@ -641,15 +642,4 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
