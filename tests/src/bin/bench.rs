@@ -119,35 +119,7 @@ fn main() -> ExitCode {
     settings.probe_interval = Duration::from_millis(args.probe_ms.max(1));
     settings.limit_duration =
         Duration::from_secs_f64(args.limit_secs.unwrap_or(duration / 5.0).clamp(0.2, 5.0));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let printed = runtime.block_on(async {
-        if args.sweep {
-            let reports = bench::sweep(&settings, &args.sweep_lines, &args.sweep_clients).await?;
-            if args.json {
-                println!("{}", json(&reports));
-            } else {
-                print!("{}", bench::sweep_table(&reports));
-            }
-        } else {
-            let report = bench::run(&settings).await?;
-            if args.json {
-                println!("{}", json(&report));
-            } else {
-                print!("{}", report.table());
-            }
-        }
-        Ok::<(), bench::BenchError>(())
-    });
-    match printed {
+    match measure(&args, &settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let mut text = error.to_string();
@@ -160,6 +132,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs and prints the benchmark (or the sweep).
+#[tokio::main]
+async fn measure(args: &Args, settings: &Settings) -> Result<(), bench::BenchError> {
+    if args.sweep {
+        let reports = bench::sweep(settings, &args.sweep_lines, &args.sweep_clients).await?;
+        if args.json {
+            println!("{}", json(&reports));
+        } else {
+            print!("{}", bench::sweep_table(&reports));
+        }
+    } else {
+        let report = bench::run(settings).await?;
+        if args.json {
+            println!("{}", json(&report));
+        } else {
+            print!("{}", report.table());
+        }
+    }
+    Ok(())
 }
 
 fn json(value: &impl serde::Serialize) -> String {
