@@ -1,7 +1,8 @@
 //! CSTA call events → TAPI call states and call info (spec tapi-tsp.md §3.3).
 
 use super::{
-    CallEvent, Cause, ConnectionMove, INFO_PARTIES, LocalState, Model, Output, Party, SnapshotCall,
+    CallEvent, CallView, Cause, ConnectionMove, INFO_PARTIES, LocalState, Model, Output, Party,
+    SnapshotCall,
 };
 use crate::tapi::{call_state, disconnect_mode, info_state, origin, reason, state_mode};
 
@@ -258,12 +259,21 @@ impl Model {
                     }
                     return;
                 }
+                // The new far end: another device of the resulting call, else the device the
+                // call went to, unless that is this line (the consulted party, whose far end
+                // the event may not name): then it is unknown, and the transferring device
+                // is certainly not it any more.
+                let far_end = far_end(&connections, self.me(slot), &transferring).or_else(|| {
+                    Some(transferred_to.clone()).filter(|party| !self.is_me(slot, party))
+                });
                 for old in &olds {
                     if let Some(handle) = self.find(slot, old) {
                         self.follow(slot, handle, old, &connections);
-                        let far_end = far_end(&connections, self.me(slot), &transferring)
-                            .unwrap_or_else(|| transferred_to.clone());
-                        let bits = self.set_party(handle, Field::Connected, far_end)
+                        let connected = match &far_end {
+                            Some(party) => self.set_party(handle, Field::Connected, party.clone()),
+                            None => self.forget_party(handle, Field::Connected),
+                        };
+                        let bits = connected
                             | self.set_party(handle, Field::Redirecting, transferring.clone());
                         self.call_info_changed(handle, bits, out);
                     }
@@ -379,12 +389,14 @@ impl Model {
         out: &mut Vec<Output>,
     ) {
         let existing = self.find(slot, call);
-        let handle = existing.unwrap_or_else(|| {
-            let handle = self.ensure(slot, call, self.origin_of(&calling));
+        let handle = existing.unwrap_or_else(|| self.ensure(slot, call, self.origin_of(&calling)));
+        // A call first seen in a snapshot learns from the event why it came.
+        let mut bits = 0;
+        if self.calls[&handle].view.reason == reason::UNKNOWN {
             self.set_reason(handle, reason_of(cause, &last_redirection));
-            handle
-        });
-        let bits = self.set_party(handle, Field::Caller, calling)
+            bits |= info_state::REASON;
+        }
+        bits |= self.set_party(handle, Field::Caller, calling)
             | self.set_party(handle, Field::Called, called)
             | self.set_party(handle, Field::Redirecting, last_redirection);
         self.advance(
@@ -564,6 +576,19 @@ impl Model {
         }
     }
 
+    /// Empties a party field; returns the LINECALLINFOSTATE bit if it held a party.
+    fn forget_party(&mut self, handle: usize, field: Field) -> u32 {
+        let found = match self.calls.get_mut(&handle) {
+            Some(found) => found,
+            None => return 0,
+        };
+        let (slot, bit) = field.of(&mut found.view);
+        match slot.take() {
+            Some(_) => bit,
+            None => 0,
+        }
+    }
+
     /// Updates a party field; returns the LINECALLINFOSTATE bit if it changed.
     fn set_party(&mut self, handle: usize, field: Field, party: Party) -> u32 {
         let found = match self.calls.get_mut(&handle) {
@@ -573,18 +598,26 @@ impl Model {
         if party == Party::NotKnown && field != Field::Caller {
             return 0;
         }
-        let (slot, bit) = match field {
-            Field::Caller => (&mut found.view.caller, info_state::CALLERID),
-            Field::Called => (&mut found.view.called, info_state::CALLEDID),
-            Field::Connected => (&mut found.view.connected, info_state::CONNECTEDID),
-            Field::Redirection => (&mut found.view.redirection, info_state::REDIRECTIONID),
-            Field::Redirecting => (&mut found.view.redirecting, info_state::REDIRECTINGID),
-        };
+        let (slot, bit) = field.of(&mut found.view);
         if slot.as_ref() == Some(&party) {
             return 0;
         }
         *slot = Some(party);
-        bit & INFO_PARTIES
+        bit
+    }
+}
+
+impl Field {
+    /// The field in a call's view and its LINECALLINFOSTATE bit.
+    fn of(self, view: &mut CallView) -> (&mut Option<Party>, u32) {
+        let (slot, bit) = match self {
+            Self::Caller => (&mut view.caller, info_state::CALLERID),
+            Self::Called => (&mut view.called, info_state::CALLEDID),
+            Self::Connected => (&mut view.connected, info_state::CONNECTEDID),
+            Self::Redirection => (&mut view.redirection, info_state::REDIRECTIONID),
+            Self::Redirecting => (&mut view.redirecting, info_state::REDIRECTINGID),
+        };
+        (slot, bit & INFO_PARTIES)
     }
 }
 

@@ -1360,3 +1360,69 @@ fn lost_messages_resynchronise_calls_from_snapshots() {
     f.model.link_down();
     assert!(f.model.resync().is_empty());
 }
+
+/// A consultation transfer as the gateway reports it to the consulted party: the transferring
+/// device, the party itself as transferred-to device, and only its own connection moved to the
+/// held call's id. The far end is not named: the transferring device is no longer shown as
+/// connected, and the new call id is followed.
+#[test]
+fn consulted_party_of_a_transfer_follows_the_call_without_naming_a_wrong_far_end() {
+    let mut f = Fixture::new();
+    f.connect("202");
+    let out = f.event(CallEvent::Transferred {
+        primary_old: "x9".to_owned(),
+        secondary_old: Some("x1".to_owned()),
+        transferring: known("202"),
+        transferred_to: known("201"),
+        connections: vec![ConnectionMove {
+            old_call: Some("x1".to_owned()),
+            new_call: Some("x9".to_owned()),
+            device: Some("201".to_owned()),
+        }],
+    });
+    assert_eq!(out, ["INFO c1 0xa0000"]);
+    let view = f.model.call(f.handle("c1")).unwrap();
+    assert_eq!(view.connected, None);
+    assert_eq!(view.redirecting, Some(known("202")));
+    let out = f.event(CallEvent::ConnectionCleared {
+        call: "x9".to_owned(),
+        dropped: known("201"),
+        releasing: known("201"),
+        cause: Cause::Normal,
+    });
+    assert_eq!(out, ["STATE c1 IDLE/0x0"]);
+}
+
+/// A ringing call found by the snapshot of a monitor that started while it rang: the
+/// Delivered event that follows fills in the reason and the called party.
+#[test]
+fn an_offer_seen_first_in_a_snapshot_learns_its_reason_from_the_event() {
+    let mut f = Fixture::new();
+    let mut out = Vec::new();
+    f.model.apply_snapshot(
+        0,
+        vec![SnapshotCall {
+            call: "x1".to_owned(),
+            state: LocalState::Alerting,
+            other: known("203"),
+        }],
+        &mut out,
+    );
+    assert_eq!(f.render(out), ["NEWCALL c1", "STATE c1 OFFERING/0x1"]);
+    assert_eq!(
+        f.model.call(f.handle("c1")).unwrap().reason,
+        reason::UNKNOWN
+    );
+    let out = f.event(CallEvent::Delivered {
+        call: "x1".to_owned(),
+        alerting: known("201"),
+        calling: known("203"),
+        called: known("202"),
+        last_redirection: known("202"),
+        cause: Cause::ForwardBusy,
+    });
+    assert_eq!(out, ["INFO c1 0x90200"]);
+    let view = f.model.call(f.handle("c1")).unwrap();
+    assert_eq!(view.reason, reason::FWDBUSY);
+    assert_eq!(view.called, Some(known("202")));
+}
