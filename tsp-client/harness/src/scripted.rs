@@ -496,8 +496,7 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
     let result = user_info_request(tsp, "TSPI_lineDrop", 14, hd_call);
     async_request("lineDrop", 14, result, 0)?;
     wait("IDLE", |r| state_events(r, ht_call, IDLE) == 1)?;
-    let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
-    expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
+    close_call(tsp, hd_call, ht_call)?;
     let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
     expect(
         result == lineerr(0x8000_0018),
@@ -511,6 +510,7 @@ fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     let ht_call = 0x3_0000_0001_usize;
     let mut hd_call = 0_usize;
     let destination = wide("202");
+    creates_call(21, ht_call);
     let result = call!(
         tsp,
         "TSPI_lineMakeCall",
@@ -555,11 +555,11 @@ fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     wait("IDLE of the made call", |r| {
         state_events(r, ht_call, IDLE) == 1
     })?;
-    let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
-    expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
+    close_call(tsp, hd_call, ht_call)?;
 
     let refused_destination = wide("999");
     let mut hd_refused = 0_usize;
+    creates_call(23, ht_call + 1);
     let result = call!(
         tsp,
         "TSPI_lineMakeCall",
@@ -621,7 +621,7 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
     wait("IDLE after the transfer", |r| {
         state_events(r, ht_call, IDLE) == 1
     })?;
-    let _ = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
+    close_call(tsp, hd_call, ht_call)?;
 
     // lineForward: LINEFORWARDLIST with one unconditional forward to 300.
     let mut list = vec![0_u8; 8 + 32 + 8];
@@ -736,6 +736,7 @@ fn consultation(
     let ht_consult = 0x3_0000_0000 + request as usize;
     let mut hd_consult = 0_usize;
     let destination = wide("202");
+    creates_call(request + 3, ht_consult);
     let result = call!(
         tsp,
         "TSPI_lineMakeCall",
@@ -766,6 +767,9 @@ fn complete_transfer(
     let request = 0x100 + (ht_consult & 0xFF) as u32;
     let mut hd_conf_call = 0_usize;
     let mode = if ht_conf_call == 0 { 1 } else { 2 };
+    if ht_conf_call != 0 {
+        creates_call(request, ht_conf_call);
+    }
     let result = call!(
         tsp,
         "TSPI_lineCompleteTransfer",
@@ -823,10 +827,13 @@ fn complete_transfer(
                 && state_events(r, ht_consult, IDLE) == 1
         })?;
     }
-    for call in [hd_held, hd_consult, hd_conf_call] {
-        if call != 0 {
-            let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), call);
-            expect(result == 0, format!("lineCloseCall gave {result:#x}"))?;
+    for (hd_call, ht_call) in [
+        (hd_held, ht_held),
+        (hd_consult, ht_consult),
+        (hd_conf_call, ht_conf_call),
+    ] {
+        if hd_call != 0 {
+            close_call(tsp, hd_call, ht_call)?;
         }
     }
     Ok(())
@@ -876,8 +883,7 @@ fn refused_new_call(tsp: &Tsp, control: &mut Control) -> Result<(), String> {
     wait("IDLE after the caller hung up", |r| {
         state_events(r, ht_call, IDLE) == 1
     })?;
-    let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
-    expect(result == 0, format!("lineCloseCall gave {result:#x}"))
+    close_call(tsp, hd_call, ht_call)
 }
 
 fn bad_requests(tsp: &Tsp, hd_line: usize) -> Result<(), String> {

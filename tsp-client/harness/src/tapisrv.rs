@@ -137,6 +137,34 @@ pub(crate) static NEXT_CALL: AtomicUsize = AtomicUsize::new(FIRST_TAPI_CALL);
 pub(crate) static REFUSE_NEXT_CALL: AtomicBool = AtomicBool::new(false);
 /// Requests that returned their id (expect one completion) or an error (expect none).
 pub(crate) static REQUESTS: Mutex<Vec<(u32, bool)>> = Mutex::new(Vec::new());
+/// TAPI call handles the provider may name: written at LINE_NEWCALL, or passed to a request
+/// that completed successfully; a handle leaves with lineCloseCall.
+static KNOWN_CALLS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Requests that create a TAPI call (lineMakeCall, a conference): request id and htCall.
+static CREATING: Mutex<Vec<(u32, usize)>> = Mutex::new(Vec::new());
+/// Every LINE_NEWCALL: htLine, the provider's hdCall and the htCall written (0: refused).
+static NEW_CALLS: Mutex<Vec<(usize, usize, usize)>> = Mutex::new(Vec::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Announces that `request` creates the TAPI call `ht_call`: events may name it once the
+/// request completed successfully. Called before the request, which may complete at once.
+pub(crate) fn creates_call(request: u32, ht_call: usize) {
+    lock(&CREATING).push((request, ht_call));
+}
+
+/// The LINE_NEWCALLs on a line so far: (hdCall, htCall), oldest first.
+pub(crate) fn new_calls(ht_line: usize) -> Vec<(usize, usize)> {
+    lock(&NEW_CALLS)
+        .iter()
+        .filter(|(line, _, _)| *line == ht_line)
+        .map(|(_, hd_call, ht_call)| (*hd_call, *ht_call))
+        .collect()
+}
 
 pub(crate) fn records() -> MutexGuard<'static, Vec<Record>> {
     RECORDS
@@ -170,6 +198,14 @@ pub(crate) fn leave(record: Record) {
 
 pub(crate) unsafe extern "system" fn completion(request: u32, result: i32) {
     enter();
+    let mut creating = lock(&CREATING);
+    if let Some(index) = creating.iter().position(|(id, _)| *id == request) {
+        let (_, ht_call) = creating.remove(index);
+        if result == 0 {
+            lock(&KNOWN_CALLS).push(ht_call);
+        }
+    }
+    drop(creating);
     leave(Record::Completion { request, result });
 }
 
@@ -185,11 +221,24 @@ pub(crate) unsafe extern "system" fn line_event(
     if msg == LINE_NEWCALL {
         if p2 == 0 {
             violation("LINE_NEWCALL without a place for TAPI's handle");
-        } else if !REFUSE_NEXT_CALL.swap(false, Ordering::SeqCst) {
-            let ht = NEXT_CALL.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: LINE_NEWCALL's dwParam2 is the provider's pointer-sized slot for htCall.
-            unsafe { (p2 as *mut usize).write_unaligned(ht) };
+        } else {
+            let ht = if REFUSE_NEXT_CALL.swap(false, Ordering::SeqCst) {
+                0
+            } else {
+                let ht = NEXT_CALL.fetch_add(1, Ordering::SeqCst);
+                // SAFETY: LINE_NEWCALL's dwParam2 is the provider's pointer-sized slot for
+                // htCall.
+                unsafe { (p2 as *mut usize).write_unaligned(ht) };
+                lock(&KNOWN_CALLS).push(ht);
+                ht
+            };
+            lock(&NEW_CALLS).push((ht_line, p1, ht));
         }
+    } else if ht_call != 0 && !lock(&KNOWN_CALLS).contains(&ht_call) {
+        violation(format!(
+            "message {msg} names htCall {ht_call:#x}, which TAPI does not know (the request \
+             that creates it has not completed, or lineCloseCall closed it)"
+        ));
     }
     leave(Record::Event {
         ht_line,
@@ -276,6 +325,16 @@ impl Tsp {
         }
         Ok(())
     }
+}
+
+/// lineCloseCall: the provider must not name `ht_call` any more.
+pub(crate) fn close_call(tsp: &Tsp, hd_call: usize, ht_call: usize) -> Result<(), String> {
+    let result = call!(tsp, "TSPI_lineCloseCall", fn(usize), hd_call);
+    lock(&KNOWN_CALLS).retain(|known| *known != ht_call);
+    expect(
+        result == 0,
+        format!("lineCloseCall of {hd_call:#x} gave {result:#x}"),
+    )
 }
 
 pub(crate) fn set_string(name: &str, value: &str) -> Result<(), String> {
@@ -488,9 +547,14 @@ pub(crate) fn state_events(records: &[Record], ht_call: usize, state: usize) -> 
 }
 
 pub(crate) fn dev_state_events(records: &[Record], state: usize) -> usize {
+    line_dev_states(records, HT_LINE, state)
+}
+
+/// LINE_LINEDEVSTATE(`state`) messages of one line.
+pub(crate) fn line_dev_states(records: &[Record], ht_line: usize, state: usize) -> usize {
     records
         .iter()
-        .filter(|r| matches!(r, Record::Event { msg: LINE_LINEDEVSTATE, p1, ht_line: HT_LINE, .. } if *p1 == state))
+        .filter(|r| matches!(r, Record::Event { msg: LINE_LINEDEVSTATE, p1, ht_line: line, .. } if *p1 == state && *line == ht_line))
         .count()
 }
 
