@@ -630,6 +630,58 @@ events! {
     OutOfService(OutOfServiceEvent) = "OutOfServiceEvent";
 }
 
+/// The call events, with the connection each one is about; the device-feature events
+/// (forwarding, do not disturb, service state) have none.
+macro_rules! call_event_accessors {
+    ($($variant:ident => $connection:ident,)+) => {
+        impl Event {
+            /// The connection the event is about (for a transfer or conference, the old call
+            /// that survives); `None` for device-feature events.
+            pub fn connection(&self) -> Option<&ConnectionId> {
+                match self {
+                    $(Self::$variant(event) => Some(&event.$connection),)+
+                    Self::CallCleared(event) => Some(&event.cleared_call),
+                    _ => None,
+                }
+            }
+
+            /// The monitored device's connection state after the event, where the event
+            /// carries it.
+            pub fn local_connection_info(&self) -> Option<LocalConnectionState> {
+                match self {
+                    $(Self::$variant(event) => event.local_connection_info,)+
+                    _ => None,
+                }
+            }
+
+            /// The services the event's connection permits now, where the event carries them.
+            pub fn services_permitted(&self) -> Option<&ServicesPermitted> {
+                match self {
+                    $(Self::$variant(event) => event.services_permitted.as_ref(),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+call_event_accessors! {
+    ServiceInitiated => initiated_connection,
+    Originated => originated_connection,
+    Delivered => connection,
+    Established => established_connection,
+    Held => held_connection,
+    Retrieved => retrieved_connection,
+    ConnectionCleared => dropped_connection,
+    Diverted => connection,
+    Transfered => primary_old_call,
+    Conferenced => primary_old_call,
+    Failed => failed_connection,
+    Queued => queued_connection,
+    NetworkReached => outbound_connection,
+    DigitsDialed => dialing_connection,
+}
+
 /// An event report as received: the monitor it belongs to and the event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CstaEvent {

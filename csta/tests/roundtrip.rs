@@ -183,3 +183,43 @@ fn private_data_survives_byte_for_byte() {
 fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+#[test]
+fn every_call_event_names_its_connection_and_every_feature_event_none() {
+    let mut with_connection = 0;
+    for message in every_message() {
+        let Message::Event(event) = message else {
+            continue;
+        };
+        let event = event.event;
+        let feature = matches!(
+            event.name(),
+            "ForwardingEvent" | "DoNotDisturbEvent" | "BackInServiceEvent" | "OutOfServiceEvent"
+        );
+        assert_eq!(event.connection().is_none(), feature, "{}", event.name());
+        if feature {
+            assert_eq!(event.local_connection_info(), None);
+            assert!(event.services_permitted().is_none());
+        } else {
+            with_connection += 1;
+        }
+    }
+    assert!(
+        with_connection >= 15,
+        "every call event is among the samples"
+    );
+    let delivered = csta::Event::Delivered(delivered());
+    assert_eq!(delivered.connection(), Some(&connection("c4711", "201")));
+    assert_eq!(
+        delivered.local_connection_info(),
+        Some(LocalConnectionState::Alerting)
+    );
+    assert_eq!(delivered.services_permitted(), Some(&services()));
+    let transfer = transfered();
+    let old_call = transfer.primary_old_call.clone();
+    assert_eq!(
+        csta::Event::Transfered(transfer).connection(),
+        Some(&old_call),
+        "a transfer is about the call that survives"
+    );
+}

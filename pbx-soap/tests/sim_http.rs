@@ -381,6 +381,8 @@ async fn poll_waits_the_configured_time_then_answers_empty() {
 async fn stalled_polls_neither_answer_nor_time_out() {
     let (sim, mut raw, session) = raw_session(Duration::from_secs(60)).await;
     sim.faults().stall_polls(true);
+    let waiting = sim.queued_records();
+    assert!(waiting > 0, "the user dump waits to be polled");
     let started = Instant::now();
     let faults = sim.faults();
     let lift = tokio::spawn(async move {
@@ -394,6 +396,11 @@ async fn stalled_polls_neither_answer_nor_time_out() {
         "the poll hung until the stall was lifted"
     );
     assert!(!dump.user.is_empty(), "then it delivers what was queued");
+    assert_eq!(
+        sim.queued_records(),
+        waiting - dump.user.len() - dump.call.len(),
+        "what the poll took left the queue"
+    );
     lift.await.expect("task");
     sim.shutdown().await;
 }

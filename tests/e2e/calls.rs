@@ -20,24 +20,10 @@ async fn next(
         let Some(CstaEvent { event, .. }) = client.next_event(WAIT).await else {
             panic!("only {} of {count} events: {events:#?}", events.len());
         };
-        let local = local(&event);
+        let local = event.local_connection_info();
         events.push((event.name(), local, event));
     }
     events
-}
-
-fn local(event: &Event) -> Option<LocalConnectionState> {
-    match event {
-        Event::ServiceInitiated(e) => e.local_connection_info,
-        Event::Originated(e) => e.local_connection_info,
-        Event::Delivered(e) => e.local_connection_info,
-        Event::Established(e) => e.local_connection_info,
-        Event::Held(e) => e.local_connection_info,
-        Event::Retrieved(e) => e.local_connection_info,
-        Event::ConnectionCleared(e) => e.local_connection_info,
-        Event::Failed(e) => e.local_connection_info,
-        _ => None,
-    }
 }
 
 fn names(

@@ -19,7 +19,6 @@ use csta::error_code::CstaErrorCode;
 use csta::events::{CstaEvent, Event};
 use csta::ids::{CallId, ConnectionId, DeviceId, InvokeId};
 use csta::message::Message;
-use csta::types::{LocalConnectionState, ServicesPermitted};
 use gateway::client::{ClientError, CstaClient};
 use pbx_soap::records::CallPhase;
 use pbx_soap::sim::{LegKind, LegSnapshot, SimSnapshot};
@@ -256,53 +255,7 @@ impl Raw {
 
 /// The call an event is about (the connection's call id, or the old call of a transfer).
 fn call_of(event: &Event) -> Option<&CallId> {
-    let connection = match event {
-        Event::ServiceInitiated(e) => &e.initiated_connection,
-        Event::Originated(e) => &e.originated_connection,
-        Event::Delivered(e) => &e.connection,
-        Event::Established(e) => &e.established_connection,
-        Event::Held(e) => &e.held_connection,
-        Event::Retrieved(e) => &e.retrieved_connection,
-        Event::ConnectionCleared(e) => &e.dropped_connection,
-        Event::CallCleared(e) => &e.cleared_call,
-        Event::Diverted(e) => &e.connection,
-        Event::Transfered(e) => &e.primary_old_call,
-        Event::Failed(e) => &e.failed_connection,
-        _ => return None,
-    };
-    connection.call.as_ref()
-}
-
-/// The services an event says the client may use now.
-fn permitted(event: &Event) -> Option<&ServicesPermitted> {
-    match event {
-        Event::ServiceInitiated(e) => e.services_permitted.as_ref(),
-        Event::Originated(e) => e.services_permitted.as_ref(),
-        Event::Delivered(e) => e.services_permitted.as_ref(),
-        Event::Established(e) => e.services_permitted.as_ref(),
-        Event::Held(e) => e.services_permitted.as_ref(),
-        Event::Retrieved(e) => e.services_permitted.as_ref(),
-        Event::ConnectionCleared(e) => e.services_permitted.as_ref(),
-        Event::Diverted(e) => e.services_permitted.as_ref(),
-        Event::Transfered(e) => e.services_permitted.as_ref(),
-        Event::Failed(e) => e.services_permitted.as_ref(),
-        _ => None,
-    }
-}
-
-/// The monitored device's own connection state after an event.
-fn local(event: &Event) -> Option<LocalConnectionState> {
-    match event {
-        Event::ServiceInitiated(e) => e.local_connection_info,
-        Event::Originated(e) => e.local_connection_info,
-        Event::Delivered(e) => e.local_connection_info,
-        Event::Established(e) => e.local_connection_info,
-        Event::Held(e) => e.local_connection_info,
-        Event::Retrieved(e) => e.local_connection_info,
-        Event::ConnectionCleared(e) => e.local_connection_info,
-        Event::Diverted(e) => e.local_connection_info,
-        Event::Transfered(e) => e.local_connection_info,
-        Event::Failed(e) => e.local_connection_info,
-        _ => None,
-    }
+    event
+        .connection()
+        .and_then(|connection| connection.call.as_ref())
 }

@@ -45,8 +45,8 @@ pub use model::{
     SimSnapshot, UnknownSession, record_line,
 };
 pub use traffic::{
-    ScenarioMix, TrafficAction, TrafficConfig, TrafficHandle, TrafficPlan, TrafficStats,
-    TrafficStep,
+    PlannedStep, ScenarioMix, TrafficAction, TrafficConfig, TrafficHandle, TrafficPlan,
+    TrafficStats, TrafficStep,
 };
 
 use crate::records::Presence;
@@ -315,6 +315,11 @@ impl SimHandle {
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
         self.shared.with_model(|model, _| model.session_count())
+    }
+
+    /// Number of records queued for every session and not yet polled.
+    pub fn queued_records(&self) -> usize {
+        self.shared.with_model(|model, _| model.queued_total())
     }
 
     /// Number of open HTTP connections.

@@ -20,9 +20,7 @@ use pbx_soap::records::{Presence, PresenceStatus};
 use pbx_soap::sim::ForwardKind;
 use tests::SimGateway;
 
-use super::{
-    at, call_id, call_of, code, device, events, limited_user, local, names, permitted, until,
-};
+use super::{at, call_id, call_of, code, device, events, limited_user, names, until};
 
 fn stop(cross_ref: &MonitorCrossRefId) -> Message {
     MonitorStop {
@@ -132,7 +130,11 @@ async fn every_monitor_of_a_device_gets_the_same_events_in_order_with_one_call_i
         ["ServiceInitiatedEvent", "OriginatedEvent", "DeliveredEvent"]
     );
     // The caller is `connected` while 202 rings, but the call is not answered yet.
-    let calling = &permitted(&at_caller[2].event).unwrap().call_control;
+    let calling = &at_caller[2]
+        .event
+        .services_permitted()
+        .unwrap()
+        .call_control;
     assert!(calling.contains(CallControlService::ClearConnection));
     assert!(!calling.contains(CallControlService::HoldCall));
     let mut at_callee = until(&mut callee, "DeliveredEvent").await;
@@ -187,8 +189,8 @@ async fn every_monitor_of_a_device_gets_the_same_events_in_order_with_one_call_i
             "one call id everywhere: {event:?}"
         );
         if !matches!(event.event, Event::CallCleared(_)) {
-            assert!(permitted(&event.event).is_some(), "{event:?}");
-            assert!(local(&event.event).is_some(), "{event:?}");
+            assert!(event.event.services_permitted().is_some(), "{event:?}");
+            assert!(event.event.local_connection_info().is_some(), "{event:?}");
         }
     }
 }

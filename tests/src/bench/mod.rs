@@ -641,7 +641,7 @@ async fn settle(
             last = (status.events_published, delivered);
             changed = now;
         }
-        let backlog = queued_records(sim);
+        let backlog = sim.queued_records();
         let complete = sim.call_count() == 0 && backlog == 0 && delivered >= expected;
         let done = complete && now.duration_since(changed) >= STILL;
         if done || now.duration_since(changed) >= QUIET || now >= deadline {
@@ -814,12 +814,6 @@ fn first_call(event: &Event) -> Option<&CallId> {
         Event::Delivered(e) => e.connection.call.as_ref(),
         _ => None,
     }
-}
-
-/// Records the simulator holds for the gateway's next polls. Sessions are numbered from 1
-/// and a run opens a few, so the first 64 numbers cover them.
-fn queued_records(sim: &SimHandle) -> usize {
-    sim.with_model(|model, _| (1..=64).filter_map(|session| model.queued(session)).sum())
 }
 
 /// Ends probe calls a failed `ClearConnection` left behind, as the phones would.

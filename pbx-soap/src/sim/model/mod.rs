@@ -445,6 +445,11 @@ impl Model {
         self.sessions.get(&session).map(|state| state.queue.len())
     }
 
+    /// Number of records waiting in every session's queue together (not yet polled).
+    pub fn queued_total(&self) -> usize {
+        self.sessions.values().map(|state| state.queue.len()).sum()
+    }
+
     /// Whether the session exists.
     pub fn has_session(&self, session: i32) -> bool {
         self.sessions.contains_key(&session)
