@@ -1,6 +1,6 @@
 //! Simulator speed with a large PBX (`Directory::generated(20_000)`, every user monitored by
 //! one session): the pure model's call cycle and initial dump, and one call step delivered
-//! over HTTP to a long-polling client. Throughput is printed per call (`elem/s`) or per
+//! over HTTP to a long-polling client, and the client's Poll throughput over HTTP. Throughput is printed per call (`elem/s`) or per
 //! record. Targets: the model runs at least 10,000 full call cycles/s, and the HTTP path adds
 //! well under a millisecond per record batch, so the simulator never limits the gateway's
 //! benchmarks.
@@ -126,6 +126,48 @@ fn http(c: &mut Criterion) {
                 records += client.poll(session.handle).await.expect("poll").call.len();
                 black_box(records)
             })
+        });
+    });
+    // Poll throughput: calls made while nobody polls, then drained by back-to-back Polls over
+    // HTTP (decode included); only the draining is timed.
+    let cycle = |sim: &pbx_soap::sim::SimHandle, index: usize| {
+        let from = 10_001 + (index * 2) % 98;
+        let (from, to) = (from.to_string(), (from + 1).to_string());
+        let call = sim.dial(&from, &to).expect("dial");
+        sim.answer(call, &to).expect("answer");
+        sim.hangup(call, &from).expect("hangup");
+    };
+    cycle(&sim, 0);
+    let per_cycle = sim.queued_records();
+    runtime.block_on(async {
+        let mut left = per_cycle;
+        while left > 0 {
+            let batch = client.poll(session.handle).await.expect("poll");
+            left = left.saturating_sub(batch.call.len() + batch.user.len());
+        }
+    });
+    const CYCLES: usize = 200;
+    group.throughput(Throughput::Elements((CYCLES * per_cycle) as u64));
+    group.sample_size(20);
+    group.bench_function("poll_throughput", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iterations {
+                for index in 0..CYCLES {
+                    cycle(&sim, index);
+                }
+                let expected = sim.queued_records();
+                let started = std::time::Instant::now();
+                runtime.block_on(async {
+                    let mut received = 0;
+                    while received < expected {
+                        let batch = client.poll(session.handle).await.expect("poll");
+                        received += black_box(batch.call.len() + batch.user.len());
+                    }
+                });
+                timed += started.elapsed();
+            }
+            timed
         });
     });
     group.finish();
