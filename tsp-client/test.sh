@@ -119,7 +119,7 @@ grace = "2s"
 END_OF_CONFIG
     rm -f "$work/gateway.fifo"
     mkfifo "$work/gateway.fifo"
-    timeout 600 "$main_bin/cti-gateway" --log-format json run --config "$work/gateway.toml" \
+    timeout -k 10 600 "$main_bin/cti-gateway" --log-format json run --config "$work/gateway.toml" \
         2>"$work/gateway.fifo" >>"$work/gateway.log" &
     gateway_pid=$!
     local line address=""
@@ -151,7 +151,7 @@ restart_gateway() {
 }
 
 mkfifo "$work/sim.fifo"
-timeout 600 "$main_bin/pbx-sim" --listen 127.0.0.1:0 >"$work/sim.fifo" 2>"$work/sim.log" &
+timeout -k 10 600 "$main_bin/pbx-sim" --listen 127.0.0.1:0 >"$work/sim.fifo" 2>"$work/sim.log" &
 sim_pid=$!
 exec {sim_fd}<"$work/sim.fifo"
 read -r -t 60 sim_line <&"$sim_fd" || fail "pbx-sim did not start"
@@ -192,6 +192,8 @@ exec {to_harness}>&- {from_harness}<&-
 if [ "$harness_status" -ne 0 ]; then
     echo "--- cti-gateway log (last 40 lines) ---" >&2
     tail -n 40 "$work/gateway.log" >&2
+    echo "--- pbx-sim log (last 20 lines) ---" >&2
+    tail -n 20 "$work/sim.log" >&2
     fail "the TAPISRV harness against cti-gateway (see the messages above)"
 fi
 echo "tsp-client: harness passed (cti-gateway and pbx-sim)"

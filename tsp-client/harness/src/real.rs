@@ -29,9 +29,7 @@ use windows_sys::Win32::Devices::Tapi::{
     LINECALLSTATE_DISCONNECTED, LINECALLSTATE_IDLE, LINECALLSTATE_OFFERING, LINECALLSTATE_ONHOLD,
     LINECALLSTATE_RINGBACK, LINECONNECTEDMODE_ACTIVE, LINECONNECTEDMODE_ACTIVEHELD, LINEDEVSTATUS,
     LINEDEVSTATUSFLAGS_INSERVICE, LINEDISCONNECTMODE_CANCELLED, LINEDISCONNECTMODE_FORWARDED,
-    LINEDISCONNECTMODE_NORMAL, LINEERR_ALLOCATED, LINEERR_BADDEVICEID, LINEERR_INVALADDRESS,
-    LINEERR_INVALADDRESSID, LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLSTATE,
-    LINEERR_INVALLINEHANDLE, LINEERR_INVALPOINTER, LINEERR_STRUCTURETOOSMALL,
+    LINEDISCONNECTMODE_NORMAL, LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLSTATE,
     LINEFORWARDMODE_UNCOND, LINEOFFERINGMODE_ACTIVE,
 };
 
@@ -177,7 +175,9 @@ impl Run {
     fn run(&mut self, path: &str, log_file: &Path) -> Result<(), String> {
         let tsp = Tsp::load(path)?;
         let ids = self.start_and_open(&tsp)?;
-        self.bad_inputs(&tsp)?;
+        let line = self.line("201")?;
+        bad_inputs(&tsp, line.device, line.hd_line, self.next_request + 1)?;
+        self.next_request += BAD_INPUT_REQUESTS;
         self.missed_calls(&tsp)?;
         self.answer_hold_transfer_drop(&tsp)?;
         self.outgoing_call(&tsp)?;
@@ -306,181 +306,6 @@ impl Run {
         Ok(ids)
     }
 
-    /// NULL pointers, small structures, invalid handles, unknown lines, wrong states.
-    fn bad_inputs(&mut self, tsp: &Tsp) -> Result<(), String> {
-        let (hd_201, device_201) = (self.line("201").hd_line, self.line("201").device);
-        let mut hd_line = 0_usize;
-        for (what, device, place, expected) in [
-            (
-                "an unknown line",
-                999,
-                &mut hd_line as *mut usize,
-                LINEERR_BADDEVICEID,
-            ),
-            (
-                "with NULL lphdLine",
-                device_201,
-                ptr::null_mut(),
-                LINEERR_INVALPOINTER,
-            ),
-            (
-                "a line already open",
-                device_201,
-                &mut hd_line as *mut usize,
-                LINEERR_ALLOCATED,
-            ),
-        ] {
-            let result = call!(
-                tsp,
-                "TSPI_lineOpen",
-                fn(u32, usize, *mut usize, u32, LineEventProc),
-                device,
-                0x1_0000_0999,
-                place,
-                0x0003_0000,
-                line_event
-            );
-            expect(
-                result == lineerr(expected),
-                format!("lineOpen of {what} gave {result:#x}"),
-            )?;
-        }
-        let mut unknown = 0_u32;
-        let result = call!(
-            tsp,
-            "TSPI_lineNegotiateTSPIVersion",
-            fn(u32, u32, u32, *mut u32),
-            999,
-            0x0002_0000,
-            0x0003_0000,
-            &mut unknown
-        );
-        expect(
-            result == lineerr(LINEERR_BADDEVICEID),
-            format!("negotiating an unknown line gave {result:#x}"),
-        )?;
-        let result = call!(
-            tsp,
-            "TSPI_lineGetDevCaps",
-            fn(u32, u32, u32, *mut c_void),
-            device_201,
-            0x0003_0000,
-            0,
-            ptr::null_mut()
-        );
-        expect(
-            result == lineerr(LINEERR_INVALPOINTER),
-            format!("LINEDEVCAPS NULL gave {result:#x}"),
-        )?;
-        let (result, _) = dev_caps(tsp, device_201, 100);
-        expect(
-            result == lineerr(LINEERR_STRUCTURETOOSMALL),
-            format!("LINEDEVCAPS of 100 bytes gave {result:#x}"),
-        )?;
-        let mut caps = structure(1024);
-        let result = call!(
-            tsp,
-            "TSPI_lineGetAddressCaps",
-            fn(u32, u32, u32, u32, *mut c_void),
-            device_201,
-            1,
-            0x0003_0000,
-            0,
-            caps.as_mut_ptr().cast()
-        );
-        expect(
-            result == lineerr(LINEERR_INVALADDRESSID),
-            format!("address 1 gave {result:#x}"),
-        )?;
-        let mut status = structure(512);
-        let result = call!(
-            tsp,
-            "TSPI_lineGetLineDevStatus",
-            fn(usize, *mut c_void),
-            0xDEAD,
-            status.as_mut_ptr().cast()
-        );
-        expect(
-            result == lineerr(LINEERR_INVALLINEHANDLE),
-            format!("LINEDEVSTATUS of an invalid line gave {result:#x}"),
-        )?;
-        let destination = wide("202");
-        let empty = wide("  ");
-        let mut hd_call = 0_usize;
-        for (what, line, place, to, expected) in [
-            (
-                "on an invalid line",
-                0xDEAD,
-                &mut hd_call as *mut usize,
-                destination.as_ptr(),
-                LINEERR_INVALLINEHANDLE,
-            ),
-            (
-                "with NULL lphdCall",
-                hd_201,
-                ptr::null_mut(),
-                destination.as_ptr(),
-                LINEERR_INVALPOINTER,
-            ),
-            (
-                "to an empty number",
-                hd_201,
-                &mut hd_call as *mut usize,
-                empty.as_ptr(),
-                LINEERR_INVALADDRESS,
-            ),
-        ] {
-            let request = self.request();
-            let result = call!(
-                tsp,
-                "TSPI_lineMakeCall",
-                fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-                request,
-                line,
-                0x6_0000_0000,
-                place,
-                to,
-                0,
-                ptr::null()
-            );
-            refused(
-                &format!("lineMakeCall {what}"),
-                request,
-                result,
-                lineerr(expected),
-            )?;
-        }
-        let request = self.request();
-        let result = user_info_request(tsp, "TSPI_lineAnswer", request, 0xBAD_CA11);
-        refused(
-            "lineAnswer of an invalid call",
-            request,
-            result,
-            lineerr(LINEERR_INVALCALLHANDLE),
-        )?;
-        let request = self.request();
-        let result = call!(tsp, "TSPI_lineHold", fn(u32, usize), request, 0xBAD_CA11);
-        refused(
-            "lineHold of an invalid call",
-            request,
-            result,
-            lineerr(LINEERR_INVALCALLHANDLE),
-        )?;
-        let mut info = structure(1024);
-        let result = call!(
-            tsp,
-            "TSPI_lineGetCallInfo",
-            fn(usize, *mut c_void),
-            0xBAD_CA11,
-            info.as_mut_ptr().cast()
-        );
-        expect(
-            result == lineerr(LINEERR_INVALCALLHANDLE),
-            format!("LINECALLINFO of an invalid call gave {result:#x}"),
-        )?;
-        Ok(())
-    }
-
     /// Each line rings once and the caller gives up: LINE_NEWCALL, OFFERING with the caller's
     /// number and name, then a missed call. The line's monitor may start while the call
     /// already rings; then the snapshot brings the call, without reason or called number, so
@@ -501,18 +326,7 @@ impl Run {
                 info.origin == LINECALLORIGIN_INTERNAL,
                 format!("origin of the call to {address}: {info:?}"),
             )?;
-            let mut small = structure(100);
-            let result = call!(
-                tsp,
-                "TSPI_lineGetCallInfo",
-                fn(usize, *mut c_void),
-                hd_call,
-                small.as_mut_ptr().cast()
-            );
-            expect(
-                result == lineerr(LINEERR_STRUCTURETOOSMALL),
-                format!("LINECALLINFO of 100 bytes gave {result:#x}"),
-            )?;
+            call_info_too_small(tsp, hd_call)?;
             let request = self.request();
             let result = call!(tsp, "TSPI_lineHold", fn(u32, usize), request, hd_call);
             refused(
@@ -557,7 +371,7 @@ impl Run {
     /// 202 calls 201; 201 answers, holds, retrieves, holds again and consults 203, which
     /// answers; 201 completes the transfer and leaves; 203 drops the transferred call.
     fn answer_hold_transfer_drop(&mut self, tsp: &Tsp) -> Result<(), String> {
-        let call = self.sim.dial("202", "201")?;
+        self.sim.dial("202", "201")?;
         let (hd_201, ht_201) = self.offered(HT_201, 1)?;
         let (hd_202, ht_202) = self.new_call(HT_202, 1)?;
         wait("202 dials and hears ringback", |r| {
@@ -683,7 +497,6 @@ impl Run {
                 call_records(&records, ht_202)
             ),
         )?;
-        let _ = call;
         for (hd_call, ht_call) in [
             (hd_201, ht_201),
             (hd_consult, ht_consult),
@@ -814,7 +627,7 @@ impl Run {
 
     /// lineForward of 201 to 203: the gateway confirms, calls ring at 203, cancelling ends it.
     fn forward(&mut self, tsp: &Tsp) -> Result<(), String> {
-        let hd_line = self.line("201").hd_line;
+        let hd_line = self.line("201")?.hd_line;
         // LINEFORWARDLIST with one unconditional forward to 203.
         let mut list = vec![0_u8; 48];
         list[0..4].copy_from_slice(&48_u32.to_le_bytes());
@@ -863,7 +676,7 @@ impl Run {
 
     /// 202's phone unregisters and registers again.
     fn registration(&mut self, tsp: &Tsp) -> Result<(), String> {
-        let hd_line = self.line("202").hd_line;
+        let hd_line = self.line("202")?.hd_line;
         self.sim.post("register?cn=Ben%20Fischer&on=false")?;
         wait("202 OUTOFSERVICE", |r| {
             line_dev_states(r, HT_202, OUTOFSERVICE) == 1
@@ -961,11 +774,11 @@ impl Run {
         close_call(tsp, hd_202, ht_202)
     }
 
-    fn line(&self, address: &str) -> &Open {
+    fn line(&self, address: &str) -> Result<&Open, String> {
         self.lines
             .iter()
             .find(|line| line.address == address)
-            .unwrap_or(&self.lines[0])
+            .ok_or_else(|| format!("line {address} is not open"))
     }
 
     fn request(&mut self) -> u32 {
@@ -1000,7 +813,7 @@ impl Run {
         from: &str,
         to: &str,
     ) -> Result<(usize, usize, u64), String> {
-        let hd_line = self.line(from).hd_line;
+        let hd_line = self.line(from)?.hd_line;
         let ht_call = self.next_made_call;
         self.next_made_call += 1;
         let request = self.request();

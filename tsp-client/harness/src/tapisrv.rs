@@ -10,7 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use windows_sys::Win32::Devices::Tapi::LINEDEVCAPS;
+use windows_sys::Win32::Devices::Tapi::{
+    LINEDEVCAPS, LINEERR_ALLOCATED, LINEERR_BADDEVICEID, LINEERR_INVALADDRESS,
+    LINEERR_INVALADDRESSID, LINEERR_INVALCALLHANDLE, LINEERR_INVALLINEHANDLE, LINEERR_INVALPOINTER,
+    LINEERR_STRUCTURETOOSMALL,
+};
 use windows_sys::Win32::Foundation::{FreeLibrary, HMODULE, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
     CRYPT_INTEGER_BLOB, CRYPTPROTECT_LOCAL_MACHINE, CRYPTPROTECT_UI_FORBIDDEN, CryptProtectData,
@@ -459,6 +463,211 @@ pub(crate) fn report(outcome: Result<(), String>, log_file: &Path) -> i32 {
             1
         }
     }
+}
+
+/// Requests `bad_inputs` may use, from its first request id on.
+pub(crate) const BAD_INPUT_REQUESTS: u32 = 10;
+
+/// Bad inputs with their LINEERR codes, on the open line `device` (`hd_line`): unknown lines,
+/// a second open, NULL pointers, a too small LINEDEVCAPS, an invalid address id, invalid line
+/// and call handles, an empty number. Refused requests use ids from `first_request` on.
+pub(crate) fn bad_inputs(
+    tsp: &Tsp,
+    device: u32,
+    hd_line: usize,
+    first_request: u32,
+) -> Result<(), String> {
+    let mut next = first_request;
+    let mut next_request = || {
+        next += 1;
+        next - 1
+    };
+    let mut opened = 0_usize;
+    for (what, device, place, expected) in [
+        (
+            "an unknown line",
+            999,
+            &mut opened as *mut usize,
+            LINEERR_BADDEVICEID,
+        ),
+        (
+            "with NULL lphdLine",
+            device,
+            ptr::null_mut(),
+            LINEERR_INVALPOINTER,
+        ),
+        (
+            "a line already open",
+            device,
+            &mut opened as *mut usize,
+            LINEERR_ALLOCATED,
+        ),
+    ] {
+        let result = call!(
+            tsp,
+            "TSPI_lineOpen",
+            fn(u32, usize, *mut usize, u32, LineEventProc),
+            device,
+            0x1_0000_0999,
+            place,
+            0x0003_0000,
+            line_event
+        );
+        expect(
+            result == lineerr(expected),
+            format!("lineOpen of {what} gave {result:#x}"),
+        )?;
+    }
+    let mut unknown = 0_u32;
+    let result = call!(
+        tsp,
+        "TSPI_lineNegotiateTSPIVersion",
+        fn(u32, u32, u32, *mut u32),
+        999,
+        0x0002_0000,
+        0x0003_0000,
+        &mut unknown
+    );
+    expect(
+        result == lineerr(LINEERR_BADDEVICEID),
+        format!("negotiating an unknown line gave {result:#x}"),
+    )?;
+    let result = call!(
+        tsp,
+        "TSPI_lineGetDevCaps",
+        fn(u32, u32, u32, *mut c_void),
+        device,
+        0x0003_0000,
+        0,
+        ptr::null_mut()
+    );
+    expect(
+        result == lineerr(LINEERR_INVALPOINTER),
+        format!("LINEDEVCAPS NULL gave {result:#x}"),
+    )?;
+    let (result, _) = dev_caps(tsp, device, 100);
+    expect(
+        result == lineerr(LINEERR_STRUCTURETOOSMALL),
+        format!("LINEDEVCAPS of 100 bytes gave {result:#x}"),
+    )?;
+    let mut caps = structure(1024);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetAddressCaps",
+        fn(u32, u32, u32, u32, *mut c_void),
+        device,
+        1,
+        0x0003_0000,
+        0,
+        caps.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(LINEERR_INVALADDRESSID),
+        format!("address 1 gave {result:#x}"),
+    )?;
+    let mut status = structure(512);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetLineDevStatus",
+        fn(usize, *mut c_void),
+        0xDEAD,
+        status.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(LINEERR_INVALLINEHANDLE),
+        format!("LINEDEVSTATUS of an invalid line gave {result:#x}"),
+    )?;
+    let destination = wide("202");
+    let empty = wide("  ");
+    let mut hd_call = 0_usize;
+    for (what, line, place, to, expected) in [
+        (
+            "on an invalid line",
+            0xDEAD,
+            &mut hd_call as *mut usize,
+            destination.as_ptr(),
+            LINEERR_INVALLINEHANDLE,
+        ),
+        (
+            "with NULL lphdCall",
+            hd_line,
+            ptr::null_mut(),
+            destination.as_ptr(),
+            LINEERR_INVALPOINTER,
+        ),
+        (
+            "to an empty number",
+            hd_line,
+            &mut hd_call as *mut usize,
+            empty.as_ptr(),
+            LINEERR_INVALADDRESS,
+        ),
+    ] {
+        let request = next_request();
+        let result = call!(
+            tsp,
+            "TSPI_lineMakeCall",
+            fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+            request,
+            line,
+            0x6_0000_0000,
+            place,
+            to,
+            0,
+            ptr::null()
+        );
+        refused(
+            &format!("lineMakeCall {what}"),
+            request,
+            result,
+            lineerr(expected),
+        )?;
+    }
+    let request = next_request();
+    let result = user_info_request(tsp, "TSPI_lineAnswer", request, 0xBAD_CA11);
+    refused(
+        "lineAnswer of an invalid call",
+        request,
+        result,
+        lineerr(LINEERR_INVALCALLHANDLE),
+    )?;
+    let request = next_request();
+    let result = call!(tsp, "TSPI_lineHold", fn(u32, usize), request, 0xBAD_CA11);
+    refused(
+        "lineHold of an invalid call",
+        request,
+        result,
+        lineerr(LINEERR_INVALCALLHANDLE),
+    )?;
+    let mut info = structure(1024);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        0xBAD_CA11,
+        info.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(LINEERR_INVALCALLHANDLE),
+        format!("LINECALLINFO of an invalid call gave {result:#x}"),
+    )?;
+    Ok(())
+}
+
+/// LINECALLINFO of 100 bytes, less than its fixed part, is refused.
+pub(crate) fn call_info_too_small(tsp: &Tsp, hd_call: usize) -> Result<(), String> {
+    let mut small = structure(100);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        hd_call,
+        small.as_mut_ptr().cast()
+    );
+    expect(
+        result == lineerr(LINEERR_STRUCTURETOOSMALL),
+        format!("LINECALLINFO of 100 bytes gave {result:#x}"),
+    )
 }
 
 /// Waits until `done` holds for the records.
