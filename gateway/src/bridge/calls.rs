@@ -5,7 +5,8 @@
 //! transitions of the leg's state bitfield and parties, with `msg` telling who released; the
 //! PBX's message vocabulary is larger than documented, so unknown messages only update state.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,15 +138,25 @@ struct CallEntry {
 }
 
 /// All calls of one PBX system.
+///
+/// Legs are indexed by call (`calls`), by line (`by_line`) and by `conf` (`by_conf`), so that
+/// applying a record looks only at the legs of its call and its lines. Every change to a leg
+/// goes through the methods below, which keep the indexes and note what was touched.
 #[derive(Debug)]
 pub(super) struct Calls {
     legs: HashMap<LegHandle, Leg>,
     calls: HashMap<CallId, CallEntry>,
     confs: HashMap<String, CallId>,
+    by_line: HashMap<DeviceId, Vec<LegHandle>>,
+    by_conf: HashMap<Arc<str>, Vec<LegHandle>>,
     pending_make_calls: HashMap<DeviceId, Instant>,
     pending_releases: Vec<PendingRelease>,
+    touched_calls: HashSet<CallId>,
+    touched_lines: HashSet<DeviceId>,
     seed: u32,
     next: u64,
+    /// The last call handle given to a leg known only from a `Calls` snapshot (negative).
+    last_snapshot_call: i32,
 }
 
 impl Calls {
@@ -154,15 +165,47 @@ impl Calls {
             legs: HashMap::new(),
             calls: HashMap::new(),
             confs: HashMap::new(),
+            by_line: HashMap::new(),
+            by_conf: HashMap::new(),
             pending_make_calls: HashMap::new(),
             pending_releases: Vec::new(),
+            touched_calls: HashSet::new(),
+            touched_lines: HashSet::new(),
             seed,
             next: 0,
+            last_snapshot_call: 0,
         }
     }
 
     pub(super) fn call_of_conf(&self, conf: &str) -> Option<&CallId> {
         self.confs.get(conf)
+    }
+
+    /// Notes that a line's state or calls changed.
+    pub(super) fn touch_line(&mut self, line: &DeviceId) {
+        if !self.touched_lines.contains(line) {
+            self.touched_lines.insert(line.clone());
+        }
+    }
+
+    fn touch(&mut self, call: &CallId, line: &DeviceId) {
+        if !self.touched_calls.contains(call) {
+            self.touched_calls.insert(call.clone());
+        }
+        self.touch_line(line);
+    }
+
+    /// The touched calls and lines, forgotten.
+    pub(super) fn take_touched(&mut self) -> (HashSet<CallId>, HashSet<DeviceId>) {
+        (
+            std::mem::take(&mut self.touched_calls),
+            std::mem::take(&mut self.touched_lines),
+        )
+    }
+
+    /// The lines a call has legs at.
+    pub(super) fn lines_in(&self, call: &CallId) -> impl Iterator<Item = DeviceId> + '_ {
+        self.call_legs(call).map(|leg| leg.line.clone())
     }
 
     fn new_call_id(&mut self, conf: Option<&str>) -> CallId {
@@ -178,6 +221,7 @@ impl Calls {
                 legs: BTreeSet::new(),
             },
         );
+        self.touched_calls.insert(id.clone());
         id
     }
 
@@ -186,6 +230,12 @@ impl Calls {
             Some(id) => id.clone(),
             None => self.new_call_id(conf),
         }
+    }
+
+    /// A call handle for a leg known only from a snapshot, unique among such legs.
+    fn snapshot_call_handle(&mut self) -> i32 {
+        self.last_snapshot_call = self.last_snapshot_call.checked_sub(1).unwrap_or(-1);
+        self.last_snapshot_call
     }
 
     fn attach(&mut self, leg: Leg) {
@@ -197,12 +247,22 @@ impl Calls {
                 legs: BTreeSet::new(),
             });
         entry.legs.insert(leg.handle);
+        index_insert(&mut self.by_line, &leg.line, leg.handle);
+        if let Some(conf) = &leg.conf {
+            index_insert(&mut self.by_conf, conf, leg.handle);
+        }
+        self.touch(&leg.call_id, &leg.line);
         self.legs.insert(leg.handle, leg);
     }
 
     /// Removes a leg; returns whether its call has no legs left (and is gone).
     fn detach(&mut self, handle: LegHandle) -> Option<(Leg, bool)> {
         let leg = self.legs.remove(&handle)?;
+        index_remove(&mut self.by_line, &leg.line, handle);
+        if let Some(conf) = &leg.conf {
+            index_remove(&mut self.by_conf, conf, handle);
+        }
+        self.touch(&leg.call_id, &leg.line);
         let mut last = false;
         if let Some(entry) = self.calls.get_mut(&leg.call_id) {
             entry.legs.remove(&handle);
@@ -217,6 +277,52 @@ impl Calls {
         Some((leg, last))
     }
 
+    /// Gives a leg another handle (a snapshot leg got its real one, or a session restarted).
+    fn rekey(&mut self, old: LegHandle, new: LegHandle) -> Option<&mut Leg> {
+        let mut leg = self.legs.remove(&old)?;
+        if let Some(entry) = self.calls.get_mut(&leg.call_id) {
+            entry.legs.remove(&old);
+            entry.legs.insert(new);
+        }
+        index_remove(&mut self.by_line, &leg.line, old);
+        index_insert(&mut self.by_line, &leg.line, new);
+        if let Some(conf) = &leg.conf {
+            index_remove(&mut self.by_conf, conf, old);
+            index_insert(&mut self.by_conf, conf, new);
+        }
+        self.touch(&leg.call_id, &leg.line);
+        leg.handle = new;
+        self.legs.insert(new, leg);
+        self.legs.get_mut(&new)
+    }
+
+    /// Sets the `conf` GUID a leg reports.
+    fn set_conf(&mut self, handle: LegHandle, conf: &str) {
+        let Some(leg) = self.legs.get_mut(&handle) else {
+            return;
+        };
+        if let Some(previous) = &leg.conf {
+            index_remove(&mut self.by_conf, previous, handle);
+        }
+        let conf: Arc<str> = Arc::from(conf);
+        index_insert(&mut self.by_conf, &conf, handle);
+        leg.conf = Some(conf);
+        let (call, line) = (leg.call_id.clone(), leg.line.clone());
+        self.touch(&call, &line);
+    }
+
+    /// A leg to change: its call and line count as touched.
+    fn leg_mut(&mut self, handle: LegHandle) -> Option<&mut Leg> {
+        let leg = self.legs.get_mut(&handle)?;
+        if !self.touched_calls.contains(&leg.call_id) {
+            self.touched_calls.insert(leg.call_id.clone());
+        }
+        if !self.touched_lines.contains(&leg.line) {
+            self.touched_lines.insert(leg.line.clone());
+        }
+        Some(leg)
+    }
+
     /// Moves a leg to another call (transfer/conference joined two PBX calls).
     fn move_leg(&mut self, handle: LegHandle, to: &CallId) {
         let Some(leg) = self.legs.get(&handle) else {
@@ -226,6 +332,9 @@ impl Calls {
         if &from == to {
             return;
         }
+        let line = leg.line.clone();
+        self.touch(&from, &line);
+        self.touch(to, &line);
         if let Some(entry) = self.calls.get_mut(&from) {
             entry.legs.remove(&handle);
             if entry.legs.is_empty() {
@@ -242,9 +351,64 @@ impl Calls {
             leg.call_id = to.clone();
         }
     }
+
+    /// The legs of a call.
+    fn call_legs(&self, call: &CallId) -> impl Iterator<Item = &Leg> + '_ {
+        self.calls
+            .get(call)
+            .into_iter()
+            .flat_map(|entry| entry.legs.iter())
+            .filter_map(|handle| self.legs.get(handle))
+    }
+
+    /// The legs at a line.
+    fn line_legs(&self, line: &DeviceId) -> impl Iterator<Item = &Leg> + '_ {
+        self.by_line
+            .get(line)
+            .into_iter()
+            .flatten()
+            .filter_map(|handle| self.legs.get(handle))
+    }
+
+    /// The legs that report a `conf` GUID.
+    fn conf_legs(&self, conf: &str) -> impl Iterator<Item = &Leg> + '_ {
+        self.by_conf
+            .get(conf)
+            .into_iter()
+            .flatten()
+            .filter_map(|handle| self.legs.get(handle))
+    }
 }
 
-/// What the parties of a record say.
+/// Adds a leg to an index entry.
+fn index_insert<K: Clone + Eq + Hash>(
+    index: &mut HashMap<K, Vec<LegHandle>>,
+    key: &K,
+    handle: LegHandle,
+) {
+    match index.get_mut(key) {
+        Some(handles) => {
+            if !handles.contains(&handle) {
+                handles.push(handle);
+            }
+        }
+        None => {
+            index.insert(key.clone(), vec![handle]);
+        }
+    }
+}
+
+/// Removes a leg from an index entry; an entry left empty goes, so idle lines cost nothing.
+fn index_remove<K: Eq + Hash>(index: &mut HashMap<K, Vec<LegHandle>>, key: &K, handle: LegHandle) {
+    let Some(handles) = index.get_mut(key) else {
+        return;
+    };
+    handles.retain(|other| *other != handle);
+    if handles.is_empty() {
+        index.remove(key);
+    }
+}
+
 /// What the parties of a record say.
 struct Parties {
     peer: Party,
@@ -360,9 +524,8 @@ impl Bridge {
         if !joined.visible() || !joined.established {
             return;
         }
-        let Some(active) = self.calls.legs.values().find(|other| {
-            other.line == joined.line
-                && other.handle != handle
+        let Some(active) = self.calls.line_legs(&joined.line).find(|other| {
+            other.handle != handle
                 && other.call_id != joined.call_id
                 && other.visible()
                 && other.established
@@ -399,9 +562,14 @@ impl Bridge {
         let mut events = Vec::new();
         for release in pending {
             let me = Party::Device(release.line.clone());
-            let by_conf = |leg: &&Leg| {
-                leg.call_id == release.call_id
-                    || (release.conf.is_some() && leg.conf == release.conf)
+            // The legs of the released call, and those that report its conf.
+            let related = || {
+                self.calls.call_legs(&release.call_id).chain(
+                    release
+                        .conf
+                        .iter()
+                        .flat_map(|conf| self.calls.conf_legs(conf)),
+                )
             };
             let call_alive = self.calls.calls.contains_key(&release.call_id);
             let event = |kind| DeviceEvent {
@@ -413,7 +581,7 @@ impl Bridge {
             };
             match release.kind {
                 PendingEnd::Divert => {
-                    let destination = self.calls.legs.values().filter(by_conf).find_map(|leg| {
+                    let destination = related().find_map(|leg| {
                         if leg.incoming && leg.redirection.as_ref() == Some(&me) {
                             Some(leg.me())
                         } else if leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me {
@@ -437,10 +605,8 @@ impl Bridge {
                 }
                 PendingEnd::SingleStepTransfer => {
                     // The remaining party's leg now names this line as the diverting party.
-                    let remaining =
-                        self.calls.legs.values().filter(by_conf).find(|leg| {
-                            leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me
-                        });
+                    let remaining = related()
+                        .find(|leg| leg.redirection_seen.as_ref() == Some(&me) && leg.peer != me);
                     match remaining {
                         Some(remaining) => events.push(event(EventKind::Transferred {
                             primary_old: release.call_id.clone(),
@@ -512,27 +678,20 @@ impl Bridge {
             let Some(conf) = record.conf() else { continue };
             let existing = self
                 .calls
-                .legs
-                .values()
-                .find(|leg| leg.line == line && leg.conf.as_deref() == Some(conf))
+                .line_legs(&line)
+                .find(|leg| leg.conf.as_deref() == Some(conf))
                 .map(|leg| leg.handle);
             // Snapshot handles are meaningless: key the leg by the new user handle and a
             // negative call handle until the first live record carries its real one.
-            let call = -i32::try_from(self.calls.legs.len() + 1).unwrap_or(i32::MAX);
+            let call = self.calls.snapshot_call_handle();
             let handle = LegHandle { site, user, call };
             let parties = self.parties(record);
             match existing {
                 Some(old) => {
-                    let Some(mut leg) = self.calls.legs.remove(&old) else {
+                    let Some(leg) = self.calls.rekey(old, handle) else {
                         continue;
                     };
-                    if let Some(entry) = self.calls.calls.get_mut(&leg.call_id) {
-                        entry.legs.remove(&old);
-                        entry.legs.insert(handle);
-                    }
-                    leg.handle = handle;
                     leg.stale = false;
-                    self.calls.legs.insert(handle, leg);
                 }
                 None => self.create_leg(handle, &line, record, &parties, Some(conf), now),
             }
@@ -606,16 +765,8 @@ impl Bridge {
 
     /// The calls at a line, with the line's connection first in each.
     pub fn calls_at(&self, line: &DeviceId) -> Vec<CallSnapshot> {
-        let mut ids: Vec<&CallId> = self
-            .calls
-            .legs
-            .values()
-            .filter(|leg| &leg.line == line && leg.visible())
-            .map(|leg| &leg.call_id)
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids.into_iter()
+        self.call_ids_at(line)
+            .iter()
             .filter_map(|id| self.call(id))
             .map(|mut call| {
                 call.connections
@@ -625,12 +776,24 @@ impl Bridge {
             .collect()
     }
 
+    /// The ids of the calls at a line, ordered.
+    pub fn call_ids_at(&self, line: &DeviceId) -> Vec<CallId> {
+        let mut ids: Vec<CallId> = self
+            .calls
+            .line_legs(line)
+            .filter(|leg| leg.visible())
+            .map(|leg| leg.call_id.clone())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// The leg of a line in a call: what call control addresses.
     pub fn leg(&self, line: &DeviceId, call: &CallId) -> Option<(LegHandle, LocalState)> {
         self.calls
-            .legs
-            .values()
-            .find(|leg| &leg.line == line && &leg.call_id == call && leg.visible())
+            .call_legs(call)
+            .find(|leg| &leg.line == line && leg.visible())
             .map(|leg| (leg.handle, leg.local))
     }
 
@@ -678,11 +841,10 @@ impl Bridge {
 
     /// The trunk (gateway object) whose number prefixes an external number.
     fn trunk_of(&self, number: &str) -> Option<Party> {
-        self.objects
-            .values()
-            .filter(|object| {
-                object.kind == "gw" && !object.e164.is_empty() && number.starts_with(&object.e164)
-            })
+        self.trunks
+            .iter()
+            .filter_map(|cn| self.objects.get(cn))
+            .filter(|object| number.starts_with(&object.e164))
             .max_by_key(|object| object.e164.len())
             .map(|object| Party::Device(self.device_id(&self.address_of(object))))
     }
@@ -723,27 +885,18 @@ impl Bridge {
         now: Instant,
     ) {
         // A leg known from a snapshot (negative call handle) gets its real handle.
-        let snapshot_leg = self
-            .calls
-            .legs
-            .values()
-            .find(|leg| {
-                leg.line == *line
-                    && leg.handle.call < 0
-                    && leg.handle.site == handle.site
-                    && conf.is_some()
-                    && leg.conf.as_deref() == conf
-            })
-            .map(|leg| leg.handle);
+        let snapshot_leg = conf.and_then(|conf| {
+            self.calls
+                .line_legs(line)
+                .find(|leg| {
+                    leg.handle.call < 0
+                        && leg.handle.site == handle.site
+                        && leg.conf.as_deref() == Some(conf)
+                })
+                .map(|leg| leg.handle)
+        });
         if let Some(old) = snapshot_leg {
-            if let Some(mut leg) = self.calls.legs.remove(&old) {
-                if let Some(entry) = self.calls.calls.get_mut(&leg.call_id) {
-                    entry.legs.remove(&old);
-                    entry.legs.insert(handle);
-                }
-                leg.handle = handle;
-                self.calls.legs.insert(handle, leg);
-            }
+            self.calls.rekey(old, handle);
             return;
         }
         let make_call = !parties.picking
@@ -793,18 +946,14 @@ impl Bridge {
                 self.calls.confs.remove(&previous);
             }
             self.calls.confs.insert(conf.to_owned(), old_call);
-            if let Some(leg) = self.calls.legs.get_mut(&handle) {
-                leg.conf = Some(Arc::from(conf));
-            }
+            self.calls.set_conf(handle, conf);
             return None;
         };
         if new_call == old_call {
             return None;
         }
         self.calls.move_leg(handle, &new_call);
-        if let Some(leg) = self.calls.legs.get_mut(&handle) {
-            leg.conf = Some(Arc::from(conf));
-        }
+        self.calls.set_conf(handle, conf);
         Some(old_call)
     }
 
@@ -817,38 +966,27 @@ impl Bridge {
         context.queue_line = self
             .line(&leg.line)
             .is_some_and(|line| line.object_kind == "waiting");
-        let same_call = |other: &&Leg| other.call_id == leg.call_id && other.handle != handle;
+        let others = || {
+            self.calls
+                .call_legs(&leg.call_id)
+                .filter(|other| other.handle != handle)
+        };
         // A diversion: another leg of this call (the caller's) now names this line as the
         // last diverting party and rings someone else.
-        context.diverted_to = self
-            .calls
-            .legs
-            .values()
-            .filter(same_call)
+        context.diverted_to = others()
             .find(|other| other.redirection_seen.as_ref() == Some(&me) && other.peer != me)
             .map(|other| other.peer.clone());
         // A transfer: the call the new peer (a line) was in before it joined this call.
         if let Some(peer) = parties.peer.id() {
             context.peer_old_call = self
                 .calls
-                .legs
-                .values()
-                .find(|other| {
-                    &other.line == peer && other.call_id != leg.call_id && other.visible()
-                })
+                .line_legs(peer)
+                .find(|other| other.call_id != leg.call_id && other.visible())
                 .map(|other| other.call_id.clone());
         }
-        context.parked_elsewhere_here = self
-            .calls
-            .legs
-            .values()
-            .filter(same_call)
-            .any(|other| other.line == leg.line && other.parked);
-        context.picked_by = self
-            .calls
-            .legs
-            .values()
-            .filter(same_call)
+        context.parked_elsewhere_here =
+            others().any(|other| other.line == leg.line && other.parked);
+        context.picked_by = others()
             .find(|other| other.pickup && other.picked_from.as_ref() == Some(&me))
             .map(Leg::me);
     }
@@ -870,7 +1008,7 @@ impl Bridge {
                 && (release.call_id == leg.call_id
                     || (release.conf.is_some() && release.conf == leg.conf))
         });
-        if transferred && let Some(leg) = self.calls.legs.get_mut(&handle) {
+        if transferred && let Some(leg) = self.calls.leg_mut(handle) {
             leg.single_step_transfer = true;
         }
     }
@@ -893,14 +1031,8 @@ impl Bridge {
         let primary = leg.call_id.clone();
         let consultation = self
             .calls
-            .legs
-            .values()
-            .find(|other| {
-                other.line == line
-                    && other.handle != handle
-                    && &other.peer == target
-                    && other.visible()
-            })
+            .line_legs(&line)
+            .find(|other| other.handle != handle && &other.peer == target && other.visible())
             .map(|other| (other.handle, other.call_id.clone()));
         let mut connections = Vec::new();
         if let Some((_, secondary)) = &consultation {
@@ -910,7 +1042,7 @@ impl Bridge {
                 new_call: primary.clone(),
             });
         }
-        let Some(leg) = self.calls.legs.get_mut(&handle) else {
+        let Some(leg) = self.calls.leg_mut(handle) else {
             return;
         };
         leg.transferred_away = true;
@@ -926,7 +1058,7 @@ impl Bridge {
             cause: Cause::Transfer,
         }));
         if let Some((consultation, _)) = consultation
-            && let Some(other) = self.calls.legs.get_mut(&consultation)
+            && let Some(other) = self.calls.leg_mut(consultation)
         {
             other.own_cleared = true;
             other.silent = true;
@@ -943,6 +1075,9 @@ impl Bridge {
         events: &mut Vec<DeviceEvent>,
     ) {
         let cause_info = record.info("cause").map(|info| info.vali);
+        if self.calls.leg_mut(handle).is_none() {
+            return;
+        }
         let Some(mut leg) = self.calls.legs.remove(&handle) else {
             return;
         };
@@ -979,13 +1114,10 @@ impl Bridge {
         }
         // Another leg of this line still stands for the call (it was parked here): the
         // line's connection continues.
-        let continues = self.calls.calls.get(&leg.call_id).is_some_and(|entry| {
-            entry
-                .legs
-                .iter()
-                .filter_map(|h| self.calls.legs.get(h))
-                .any(|other| other.line == leg.line && other.visible())
-        });
+        let continues = self
+            .calls
+            .call_legs(&leg.call_id)
+            .any(|other| other.line == leg.line && other.visible());
         let event = |kind, local| DeviceEvent {
             device: leg.line.clone(),
             call: Some(leg.call_id.clone()),

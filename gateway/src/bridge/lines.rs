@@ -6,6 +6,7 @@
 //! extensions are configured), prefixed with the PBX's device prefix.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use pbx_soap::records::{Device, Presence, UserInfo};
 
@@ -45,6 +46,8 @@ pub struct Object {
     pub devices: Vec<Device>,
     /// The site whose session reported the object.
     pub site: SiteId,
+    /// The lines made from the object: its index into the bridge's lines.
+    lines: Vec<DeviceId>,
 }
 
 /// What a line stands for.
@@ -130,7 +133,13 @@ impl Object {
             presence: info.presence.clone(),
             devices: Vec::new(),
             site,
+            lines: Vec::new(),
         }
+    }
+
+    /// A gateway object with a number: a trunk that external numbers are reached through.
+    fn is_trunk(&self) -> bool {
+        self.kind == "gw" && !self.e164.is_empty()
     }
 }
 
@@ -182,22 +191,32 @@ impl Bridge {
             return (events, LineChanges::default());
         }
         if !info.active {
-            self.objects.remove(&info.cn);
-            return (Vec::new(), self.rebuild_lines(&info.cn));
+            self.trunks.remove(&info.cn);
+            let Some(removed) = self.objects.remove(&info.cn) else {
+                return (Vec::new(), LineChanges::default());
+            };
+            return (Vec::new(), self.rebuild_lines(&info.cn, removed.lines));
         }
         let owner = self.owner_of(&info.loc);
         let mut object = Object::from_user_info(info, owner);
-        if let Some(previous) = self.objects.get(&info.cn) {
+        let mut existing = Vec::new();
+        if let Some(previous) = self.objects.get_mut(&info.cn) {
             // Devices come from `Devices`, not from UserInfo.
-            object.devices = previous.devices.clone();
+            object.devices = std::mem::take(&mut previous.devices);
+            existing = std::mem::take(&mut previous.lines);
             if owner != SiteId::MASTER {
                 // The slave reports registration and presence of its own objects.
                 object.registered = previous.registered;
-                object.presence = previous.presence.clone();
+                object.presence = previous.presence.take();
             }
         }
+        if object.is_trunk() {
+            self.trunks.insert(info.cn.clone());
+        } else {
+            self.trunks.remove(&info.cn);
+        }
         self.objects.insert(info.cn.clone(), object);
-        let changes = self.rebuild_lines(&info.cn);
+        let changes = self.rebuild_lines(&info.cn, existing);
         let events = self.refresh_line_state(&info.cn);
         (events, changes)
     }
@@ -246,16 +265,18 @@ impl Bridge {
         {
             object.site = site;
             object.registered = false;
-        }
-        for line in self.lines.values_mut() {
-            let Some(object) = self.objects.get(&line.cn) else {
-                continue;
-            };
-            if object.site == site && line.site != site {
-                line.site = site;
-                moved.push(line.device.clone());
+            for device in &object.lines {
+                let Some(line) = self.lines.get_mut(device) else {
+                    continue;
+                };
+                if line.site != site {
+                    Arc::make_mut(line).site = site;
+                    self.calls.touch_line(device);
+                    moved.push(device.clone());
+                }
             }
         }
+        moved.sort_unstable();
         (site, moved)
     }
 
@@ -278,7 +299,8 @@ impl Bridge {
             return LineChanges::default();
         };
         object.devices = devices;
-        self.rebuild_lines(cn)
+        let existing = std::mem::take(&mut object.lines);
+        self.rebuild_lines(cn, existing)
     }
 
     /// Records the forwarding of an object (from `Admin show`), returning Forwarding events for
@@ -288,9 +310,21 @@ impl Bridge {
         cn: &str,
         forwards: BTreeMap<ForwardKind, String>,
     ) -> Vec<DeviceEvent> {
+        let Self {
+            objects,
+            lines,
+            calls,
+            ..
+        } = self;
+        let Some(object) = objects.get(cn) else {
+            return Vec::new();
+        };
         let mut events = Vec::new();
-        for line in self.lines.values_mut().filter(|line| line.cn == cn) {
-            if line.kind == LineKind::Presence {
+        for device in &object.lines {
+            let Some(line) = lines.get_mut(device) else {
+                continue;
+            };
+            if line.kind == LineKind::Presence || line.forwards == forwards {
                 continue;
             }
             for kind in [
@@ -315,7 +349,8 @@ impl Bridge {
                     },
                 });
             }
-            line.forwards = forwards.clone();
+            Arc::make_mut(line).forwards = forwards.clone();
+            calls.touch_line(device);
         }
         events
     }
@@ -323,29 +358,25 @@ impl Bridge {
     /// Marks a site's lines out of service (its PBX session failed).
     pub fn site_down(&mut self, site: SiteId) -> Vec<DeviceEvent> {
         self.sites_up.remove(&site);
-        let cns: Vec<String> = self
-            .objects
-            .values()
-            .filter(|o| o.site == site)
-            .map(|o| o.cn.clone())
-            .collect();
-        let mut events = Vec::new();
-        for cn in cns {
-            events.extend(self.refresh_line_state(&cn));
-        }
-        events
+        self.refresh_site(site)
     }
 
     /// Marks a site up (its session is initialised); lines come back in service as their
     /// objects are reported.
     pub fn site_up(&mut self, site: SiteId) -> Vec<DeviceEvent> {
         self.sites_up.insert(site);
-        let cns: Vec<String> = self
+        self.refresh_site(site)
+    }
+
+    /// Recomputes the state of every line of a site, in the order of the objects' long names.
+    fn refresh_site(&mut self, site: SiteId) -> Vec<DeviceEvent> {
+        let mut cns: Vec<String> = self
             .objects
             .values()
             .filter(|o| o.site == site)
             .map(|o| o.cn.clone())
             .collect();
+        cns.sort_unstable();
         let mut events = Vec::new();
         for cn in cns {
             events.extend(self.refresh_line_state(&cn));
@@ -356,14 +387,14 @@ impl Bridge {
     /// The lines of an object that a session must `UserInitialize`, with the device (`hw`) to
     /// monitor, if any.
     pub fn monitored_devices(&self, cn: &str) -> Vec<(DeviceId, Option<String>)> {
-        self.lines
-            .values()
-            .filter(|line| line.cn == cn)
-            .filter_map(|line| match &line.kind {
-                LineKind::Object => Some((line.device.clone(), None)),
-                LineKind::Device(hw) => Some((line.device.clone(), Some(hw.clone()))),
-                LineKind::Presence => None,
-            })
+        let Some(object) = self.objects.get(cn) else {
+            return Vec::new();
+        };
+        object
+            .lines
+            .iter()
+            .filter_map(|device| self.lines.get(device))
+            .filter_map(|line| line.monitored_device())
             .collect()
     }
 
@@ -452,65 +483,81 @@ impl Bridge {
         lines
     }
 
-    /// Makes the line set of one object match what it should be.
-    fn rebuild_lines(&mut self, cn: &str) -> LineChanges {
+    /// Makes the line set of one object match what it should be; `existing` are the lines the
+    /// object had.
+    fn rebuild_lines(&mut self, cn: &str, existing: Vec<DeviceId>) -> LineChanges {
         let wanted = match self.objects.get(cn) {
             Some(object) => self.wanted_lines(object),
             None => Vec::new(),
         };
-        let existing: Vec<DeviceId> = self
-            .lines
-            .values()
-            .filter(|line| line.cn == cn)
-            .map(|line| line.device.clone())
-            .collect();
         let mut changes = LineChanges::default();
-        for device in &existing {
-            if !wanted.iter().any(|line| &line.device == device) {
-                self.lines.remove(device);
-                self.handles.retain(|_, line| line != device);
-                changes.removed.push(device.clone());
+        for device in existing {
+            if wanted.iter().any(|line| line.device == device) {
+                continue;
             }
+            self.lines.remove(&device);
+            self.unbind_line(&device);
+            self.calls.touch_line(&device);
+            changes.removed.push(device);
         }
+        let mut owned = Vec::with_capacity(wanted.len());
         for mut line in wanted {
-            match self.lines.get(&line.device) {
+            let device = line.device.clone();
+            match self.lines.get_mut(&device) {
                 Some(current) if current.cn != cn => {
                     tracing::warn!(
-                        device = %line.device,
+                        device = %device,
                         first = %current.cn,
                         second = %cn,
                         "two PBX objects have the same address; the second gets no line"
                     );
+                    continue;
                 }
                 Some(current) => {
                     line.registered = current.registered;
                     line.in_service = current.in_service;
                     line.dnd = current.dnd;
                     line.forwards = current.forwards.clone();
+                    if **current == line {
+                        owned.push(device);
+                        continue;
+                    }
                     if current.name != line.name
                         || current.key != line.key
                         || current.groups != line.groups
                         || current.site != line.site
                     {
-                        changes.changed.push(line.device.clone());
+                        changes.changed.push(device.clone());
                     }
-                    self.lines.insert(line.device.clone(), line);
+                    *current = Arc::new(line);
                 }
                 None => {
-                    changes.added.push(line.device.clone());
-                    self.lines.insert(line.device.clone(), line);
+                    changes.added.push(device.clone());
+                    self.lines.insert(device.clone(), Arc::new(line));
                 }
             }
+            self.calls.touch_line(&device);
+            owned.push(device);
+        }
+        if let Some(object) = self.objects.get_mut(cn) {
+            object.lines = owned;
         }
         changes
     }
 
     /// Recomputes registration, service and DND of an object's lines, returning the events.
     fn refresh_line_state(&mut self, cn: &str) -> Vec<DeviceEvent> {
-        let Some(object) = self.objects.get(cn) else {
+        let Self {
+            objects,
+            lines,
+            calls,
+            sites_up,
+            ..
+        } = self;
+        let Some(object) = objects.get(cn) else {
             return Vec::new();
         };
-        let site_up = self.sites_up.contains(&object.site);
+        let site_up = sites_up.contains(&object.site);
         let registered = object.registered || object.kind != "ep";
         let presence_open = object
             .presence
@@ -519,12 +566,21 @@ impl Bridge {
             .is_none_or(|status| status == pbx_soap::records::PresenceStatus::Open);
         let dnd = object.presence.as_ref().is_some_and(Presence::dnd);
         let mut events = Vec::new();
-        for line in self.lines.values_mut().filter(|line| line.cn == cn) {
+        for device in &object.lines {
+            let Some(shared) = lines.get_mut(device) else {
+                continue;
+            };
             let in_service = site_up
-                && match line.kind {
+                && match shared.kind {
                     LineKind::Presence => presence_open,
                     LineKind::Object | LineKind::Device(_) => registered,
                 };
+            let dnd_changes = shared.dnd != dnd && site_up;
+            if shared.registered == registered && shared.in_service == in_service && !dnd_changes {
+                continue;
+            }
+            calls.touch_line(device);
+            let line = Arc::make_mut(shared);
             line.registered = registered;
             if line.in_service != in_service {
                 line.in_service = in_service;
@@ -540,7 +596,7 @@ impl Bridge {
                     },
                 });
             }
-            if line.dnd != dnd && site_up {
+            if dnd_changes {
                 line.dnd = dnd;
                 events.push(DeviceEvent {
                     device: line.device.clone(),
@@ -552,6 +608,18 @@ impl Bridge {
             }
         }
         events
+    }
+}
+
+impl Line {
+    /// What a session must `UserInitialize` for this line: the line's device and the device
+    /// (`hw`) to monitor, if any; `None` for presence lines, which have no calls.
+    pub fn monitored_device(&self) -> Option<(DeviceId, Option<String>)> {
+        match &self.kind {
+            LineKind::Object => Some((self.device.clone(), None)),
+            LineKind::Device(hw) => Some((self.device.clone(), Some(hw.clone()))),
+            LineKind::Presence => None,
+        }
     }
 }
 

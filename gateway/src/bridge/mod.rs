@@ -8,11 +8,17 @@
 //! Call ids are assigned by the bridge (one per PBX call, shared by every leg with the same
 //! `conf` GUID) and never change for the life of the call; the `conf` GUID itself is exposed as
 //! the global correlation id.
+//!
+//! Every operation on one record is independent of the number of lines: objects and lines are
+//! found by key, an object knows its lines, legs are indexed by call, by line and by `conf`,
+//! and trunks are kept apart from the directory. What changed is remembered (see
+//! [`Bridge::take_touched`]) so that the registry copies exactly that.
 
 mod calls;
 mod lines;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub use calls::{CallSnapshot, ConnectionSnapshot, LegHandle};
 pub use lines::{Line, LineChanges, LineKind, Object};
@@ -105,14 +111,30 @@ impl BridgeSettings {
     }
 }
 
+/// What changed in the model since the last [`Bridge::take_touched`]: the registry copies
+/// exactly these lines and calls, so that it never keeps a call the bridge dropped or misses
+/// one the bridge created without an event.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct Touched {
+    /// Lines whose state or calls changed, every line of a touched call included; ordered.
+    pub lines: Vec<DeviceId>,
+    /// Calls that appeared, changed or ended; ordered.
+    pub calls: Vec<CallId>,
+}
+
 /// The model of one PBX system.
 #[derive(Debug)]
 pub struct Bridge {
     settings: BridgeSettings,
-    objects: BTreeMap<String, Object>,
-    lines: BTreeMap<DeviceId, Line>,
+    objects: HashMap<String, Object>,
+    /// Shared with the registry, which keeps the same `Arc` until the line changes.
+    lines: HashMap<DeviceId, Arc<Line>>,
+    /// Long names of the gateway objects with a number (trunks), for [`Bridge::trunk_of`].
+    trunks: BTreeSet<String>,
     /// User handle of a site's session → the line it monitors.
     handles: HashMap<(SiteId, i32), DeviceId>,
+    /// The same bindings by line, for [`Bridge::user_handle`] and for unbinding a line.
+    handles_by_line: BTreeSet<(DeviceId, SiteId, i32)>,
     sites_up: BTreeSet<SiteId>,
     locations: BTreeMap<String, SiteId>,
     calls: calls::Calls,
@@ -124,9 +146,11 @@ impl Bridge {
     pub fn new(settings: BridgeSettings, call_id_seed: u32) -> Self {
         Self {
             settings,
-            objects: BTreeMap::new(),
-            lines: BTreeMap::new(),
+            objects: HashMap::new(),
+            lines: HashMap::new(),
+            trunks: BTreeSet::new(),
             handles: HashMap::new(),
+            handles_by_line: BTreeSet::new(),
             sites_up: BTreeSet::new(),
             locations: BTreeMap::new(),
             calls: calls::Calls::new(call_id_seed),
@@ -135,21 +159,48 @@ impl Bridge {
 
     /// Binds a user handle (from `UserInitialize` on a site's session) to a line.
     pub fn bind_handle(&mut self, site: SiteId, handle: i32, device: DeviceId) {
-        self.handles.insert((site, handle), device);
+        if let Some(previous) = self.handles.insert((site, handle), device.clone()) {
+            self.handles_by_line.remove(&(previous, site, handle));
+        }
+        self.handles_by_line.insert((device, site, handle));
     }
 
     /// The session user handle that monitors a line: what `UserCall` and `UserPickup` act as.
+    /// A line monitored on two sessions (it moved to a slave) acts on the site it belongs to.
     pub fn user_handle(&self, device: &DeviceId) -> Option<(SiteId, i32)> {
-        self.handles
-            .iter()
-            .find(|(_, line)| *line == device)
-            .map(|(key, _)| *key)
+        let home = self.lines.get(device).map(|line| line.site);
+        let mut bound = self.handles_of(device);
+        let first = bound.next()?;
+        if Some(first.0) == home {
+            return Some(first);
+        }
+        Some(bound.find(|(site, _)| Some(*site) == home).unwrap_or(first))
     }
 
     /// Forgets every handle of a site (its session ended).
     pub fn unbind_site(&mut self, site: SiteId) {
         self.handles
             .retain(|(handle_site, _), _| *handle_site != site);
+        self.handles_by_line
+            .retain(|(_, handle_site, _)| *handle_site != site);
+    }
+
+    /// Forgets every handle of a line (the line is gone).
+    fn unbind_line(&mut self, device: &DeviceId) {
+        let bound: Vec<(SiteId, i32)> = self.handles_of(device).collect();
+        for (site, handle) in bound {
+            self.handles.remove(&(site, handle));
+            self.handles_by_line.remove(&(device.clone(), site, handle));
+        }
+    }
+
+    /// The handles bound to a line, by site.
+    fn handles_of(&self, device: &DeviceId) -> impl Iterator<Item = (SiteId, i32)> + '_ {
+        let first = (device.clone(), SiteId(0), i32::MIN);
+        let last = (device.clone(), SiteId(u32::MAX), i32::MAX);
+        self.handles_by_line
+            .range(first..=last)
+            .map(|(_, site, handle)| (*site, *handle))
     }
 
     /// The settings.
@@ -159,12 +210,24 @@ impl Bridge {
 
     /// A line by device id.
     pub fn line(&self, device: &DeviceId) -> Option<&Line> {
-        self.lines.get(device)
+        self.lines.get(device).map(|line| &**line)
+    }
+
+    /// A line by device id, shared: the registry keeps this instead of a copy.
+    pub fn shared_line(&self, device: &DeviceId) -> Option<Arc<Line>> {
+        self.lines.get(device).cloned()
     }
 
     /// All lines, ordered by device id.
     pub fn lines(&self) -> impl Iterator<Item = &Line> {
-        self.lines.values()
+        let mut lines: Vec<&Line> = self.lines.values().map(|line| &**line).collect();
+        lines.sort_unstable_by(|a, b| a.device.cmp(&b.device));
+        lines.into_iter()
+    }
+
+    /// The number of lines.
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
     }
 
     /// An object by long name.
@@ -174,7 +237,9 @@ impl Bridge {
 
     /// All objects, ordered by long name.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
-        self.objects.values()
+        let mut objects: Vec<&Object> = self.objects.values().collect();
+        objects.sort_unstable_by(|a, b| a.cn.cmp(&b.cn));
+        objects.into_iter()
     }
 
     /// The sites whose sessions are up.
@@ -185,6 +250,20 @@ impl Bridge {
     /// The call ids known for a conf GUID.
     pub fn call_of_conf(&self, conf: &str) -> Option<&CallId> {
         self.calls.call_of_conf(conf)
+    }
+
+    /// The lines and calls that changed since the last call, and forgets them. A touched
+    /// call brings every line it has a leg at.
+    pub fn take_touched(&mut self) -> Touched {
+        let (calls, mut lines) = self.calls.take_touched();
+        let mut calls: Vec<CallId> = calls.into_iter().collect();
+        for call in &calls {
+            lines.extend(self.calls.lines_in(call));
+        }
+        let mut lines: Vec<DeviceId> = lines.into_iter().collect();
+        lines.sort_unstable();
+        calls.sort_unstable();
+        Touched { lines, calls }
     }
 }
 
