@@ -1,24 +1,65 @@
 //! The link of one PBX system: session life cycle, poll loop, resync, master/standby/slaves.
+//!
+//! Each session has a poll task that keeps exactly one `Poll` outstanding and hands the
+//! answers over a short queue to the session's own task, which applies them in order: the
+//! next `Poll` is on its way while a batch is applied, so the PBX-side delay is one round
+//! trip. Start-up monitors the lines with a bounded number of requests in flight.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt as _;
 use pbx_soap::client::{Client, Config as ClientConfig, Session, TlsConfig};
 use pbx_soap::envelope::WsdlVersion;
 use pbx_soap::error::Error as PbxError;
 use pbx_soap::records::{AnyInfo, UserInfo};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::admin;
 use crate::backoff;
-use crate::bridge::{Bridge, BridgeSettings, LineChanges, LineKind, SiteId};
+use crate::bridge::{Bridge, BridgeSettings, Line, LineChanges, SiteId};
 use crate::config::{PbxConfig, WsdlRevision};
 use crate::error_chain;
 use crate::events::{CallId, DeviceEvent, DeviceId};
 use crate::registry::{LinkStatus, Registry};
+
+/// Lines being monitored at once (`UserInitialize`, `Calls`, `Admin show` each): enough to
+/// keep every command connection busy, few enough that no request waits for a connection
+/// longer than a few round trips.
+const LINES_IN_FLIGHT: usize = 32;
+
+/// Keep-alive command connections per PBX client: what the start-up's parallel requests
+/// share (the client's default is 4).
+const COMMAND_CONNECTIONS: usize = 8;
+
+/// Poll answers the poll task may hold before the session task applies them; beyond that
+/// the PBX keeps the records until the next `Poll`.
+const BATCHES_AHEAD: usize = 4;
+
+/// A line a session monitors.
+#[derive(Debug)]
+struct Monitored {
+    device: DeviceId,
+    /// The object's long name.
+    cn: String,
+    /// The device (`hw`) when devices are mapped to lines.
+    hw: Option<String>,
+}
+
+impl Monitored {
+    fn of(line: &Line) -> Option<Self> {
+        let (device, hw) = line.monitored_device()?;
+        Some(Self {
+            device,
+            cn: line.cn.clone(),
+            hw,
+        })
+    }
+}
 
 /// Why a PBX session ended.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +79,9 @@ pub enum LinkError {
     /// The master answers again; the standby session ends to switch back.
     #[error("switching back to the master")]
     SwitchBack,
+    /// The session's poll task ended without reporting why (it panicked).
+    #[error("the poll task of the session ended")]
+    PollTaskGone,
 }
 
 /// The client and session of a site, for call-control commands.
@@ -111,13 +155,17 @@ impl Link {
 
     /// Runs `change` on the bridge, then mirrors the touched lines and calls into the registry
     /// and publishes the events. The bridge lock is held only while `change` runs.
+    ///
+    /// Everything the change touched is copied, not only what its events name: a call that
+    /// ends without an event (the consultation call of a transfer) leaves the registry, and
+    /// a call that starts without one (a MakeCall's claimed leg) is there at once.
     pub fn apply<R>(
         &self,
         change: impl FnOnce(&mut Bridge) -> (R, Vec<DeviceEvent>, LineChanges),
     ) -> R {
         let mut bridge = lock(&self.shared.bridge);
         let (result, events, lines) = change(&mut bridge);
-        self.publish(&bridge, events, &lines);
+        self.publish(&mut bridge, events, &lines);
         result
     }
 
@@ -126,18 +174,18 @@ impl Link {
         read(&lock(&self.shared.bridge))
     }
 
-    fn publish(&self, bridge: &Bridge, events: Vec<DeviceEvent>, lines: &LineChanges) {
-        let mut devices: Vec<DeviceId> = events.iter().map(|event| event.device.clone()).collect();
+    fn publish(&self, bridge: &mut Bridge, events: Vec<DeviceEvent>, lines: &LineChanges) {
+        let touched = bridge.take_touched();
+        let mut devices = touched.lines;
+        devices.extend(events.iter().map(|event| event.device.clone()));
         devices.extend(lines.added.iter().cloned());
         devices.extend(lines.removed.iter().cloned());
         devices.extend(lines.changed.iter().cloned());
-        devices.sort();
+        devices.sort_unstable();
         devices.dedup();
-        let mut calls: Vec<CallId> = events
-            .iter()
-            .filter_map(|event| event.call.clone())
-            .collect();
-        calls.sort();
+        let mut calls: Vec<CallId> = touched.calls;
+        calls.extend(events.iter().filter_map(|event| event.call.clone()));
+        calls.sort_unstable();
         calls.dedup();
         self.shared
             .registry
@@ -165,6 +213,7 @@ impl Link {
             WsdlRevision::Pbx1100 => WsdlVersion::Pbx1100,
         };
         client.connect_timeout = config.connect_timeout;
+        client.command_connections = COMMAND_CONNECTIONS;
         client.command_timeout = config.command_timeout;
         client.poll_timeout = config.poll_timeout;
         client.tls = TlsConfig {
@@ -312,12 +361,24 @@ impl Link {
         };
         info!(site = site.0, url = %url, session = session.handle, "PBX session initialised");
         let started = Instant::now();
-        let mut pending: Vec<UserInfo> = Vec::new();
-        // The user dump may span several polls; it ends with an empty cn.
+        let (sender, mut batches) = mpsc::channel(BATCHES_AHEAD);
+        let poller = shutdown.child_token();
+        // The poll task ends with this session, however it ends.
+        let _poller_guard = poller.clone().drop_guard();
+        tracker.spawn(
+            poll_task(client.clone(), session.handle, sender, poller)
+                .instrument(info_span!("poll", site = site.0)),
+        );
+
+        // The user dump may span several polls; it ends with an empty cn. Each part is
+        // applied as it comes, while the poll task fetches the next.
         let deadline = tokio::time::Instant::now() + config.line_determination_timeout;
         loop {
             let batch = tokio::select! {
-                batch = client.poll(session.handle) => batch.map_err(pbx_error("Poll"))?,
+                batch = batches.recv() => match batch {
+                    Some(batch) => batch.map_err(pbx_error("Poll"))?,
+                    None => return poll_task_gone(shutdown),
+                },
                 () = tokio::time::sleep_until(deadline) => {
                     warn!(site = site.0, "the PBX did not finish its user dump in time; serving the lines found so far");
                     break;
@@ -325,31 +386,32 @@ impl Link {
                 () = shutdown.cancelled() => return Ok(()),
             };
             let end = batch.user.iter().any(UserInfo::is_end_of_dump);
-            let has_calls = !batch.call.is_empty();
-            pending.extend(batch.user);
-            if has_calls {
+            if !batch.call.is_empty() {
                 debug!(
                     site = site.0,
                     "call records during the user dump are replayed by the resync"
                 );
             }
+            self.apply(|bridge| {
+                let mut events = Vec::new();
+                let mut lines = LineChanges::default();
+                for info in &batch.user {
+                    let (more, changes) = bridge.on_user_info(site, info);
+                    events.extend(more);
+                    lines.added.extend(changes.added);
+                    lines.removed.extend(changes.removed);
+                    lines.changed.extend(changes.changed);
+                }
+                ((), events, lines)
+            });
             if end {
                 break;
             }
         }
         self.apply(|bridge| {
-            let mut events = Vec::new();
-            let mut lines = LineChanges::default();
-            for info in &pending {
-                let (more, changes) = bridge.on_user_info(site, info);
-                events.extend(more);
-                lines.added.extend(changes.added);
-                lines.removed.extend(changes.removed);
-                lines.changed.extend(changes.changed);
-            }
             bridge.unbind_site(site);
             bridge.begin_resync(site);
-            ((), events, lines)
+            ((), Vec::new(), LineChanges::default())
         });
         if site == SiteId::MASTER {
             self.discover_slaves(client, shutdown, tracker).await;
@@ -358,17 +420,9 @@ impl Link {
         // Monitor every line this site owns, and read back the calls that exist.
         let mut handles: BTreeMap<DeviceId, i32> = BTreeMap::new();
         let owned = self.owned_lines(site);
-        for (device, cn, hw) in &owned {
-            self.initialize_line(
-                client,
-                session,
-                site,
-                device,
-                cn,
-                hw.as_deref(),
-                &mut handles,
-            )
-            .await?;
+        tokio::select! {
+            done = self.initialize_lines(client, session, site, owned, &mut handles) => done?,
+            () = shutdown.cancelled() => return Ok(()),
         }
         let lines_total = handles.len();
         self.apply(|bridge| {
@@ -402,19 +456,19 @@ impl Link {
             "PBX lines in service"
         );
 
-        // The poll loop: one Poll outstanding, Echo on its own timer, probing the master while
+        // Apply the polled batches in order; Echo on its own timer, probing the master while
         // on the standby.
         let mut echo = tokio::time::interval(config.echo_interval);
         echo.tick().await;
         let mut probe = tokio::time::interval(config.reconnect_max.max(Duration::from_secs(5)));
         probe.tick().await;
-        let poll = client.poll(session.handle);
-        tokio::pin!(poll);
         loop {
             tokio::select! {
-                batch = &mut poll => {
-                    let batch = batch.map_err(pbx_error("Poll"))?;
-                    poll.set(client.poll(session.handle));
+                batch = batches.recv() => {
+                    let batch = match batch {
+                        Some(batch) => batch.map_err(pbx_error("Poll"))?,
+                        None => return poll_task_gone(shutdown),
+                    };
                     self.on_batch(client, session, site, batch, &mut handles, shutdown, tracker).await?;
                 }
                 _ = echo.tick() => {
@@ -443,41 +497,58 @@ impl Link {
         }
     }
 
-    fn owned_lines(&self, site: SiteId) -> Vec<(DeviceId, String, Option<String>)> {
+    /// The lines a site monitors (one pass over the lines, at the start of a session).
+    fn owned_lines(&self, site: SiteId) -> Vec<Monitored> {
         self.read(|bridge| {
             bridge
                 .lines()
                 .filter(|line| line.site == site)
-                .filter_map(|line| match &line.kind {
-                    LineKind::Object => Some((line.device.clone(), line.cn.clone(), None)),
-                    LineKind::Device(hw) => {
-                        Some((line.device.clone(), line.cn.clone(), Some(hw.clone())))
-                    }
-                    LineKind::Presence => None,
-                })
+                .filter_map(Monitored::of)
                 .collect()
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Monitors lines with up to [`LINES_IN_FLIGHT`] of them in progress at once; each
+    /// line's handle goes into `handles` as its calls are applied.
+    async fn initialize_lines(
+        &self,
+        client: &Client,
+        session: Session,
+        site: SiteId,
+        lines: Vec<Monitored>,
+        handles: &mut BTreeMap<DeviceId, i32>,
+    ) -> Result<(), LinkError> {
+        let mut started = futures_util::stream::iter(lines.into_iter().map(|line| async move {
+            let handle = self.initialize_line(client, session, site, &line).await?;
+            Ok::<_, LinkError>((line.device, handle))
+        }))
+        .buffer_unordered(LINES_IN_FLIGHT);
+        while let Some(done) = started.next().await {
+            if let (device, Some(handle)) = done? {
+                handles.insert(device, handle);
+            }
+        }
+        Ok(())
+    }
+
+    /// Monitors one line: `UserInitialize`, then its calls and forwards read back and applied.
+    /// `None` when the PBX refuses to monitor the user.
     async fn initialize_line(
         &self,
         client: &Client,
         session: Session,
         site: SiteId,
-        device: &DeviceId,
-        cn: &str,
-        hw: Option<&str>,
-        handles: &mut BTreeMap<DeviceId, i32>,
-    ) -> Result<(), LinkError> {
+        line: &Monitored,
+    ) -> Result<Option<i32>, LinkError> {
+        let Monitored { device, cn, hw } = line;
         let handle = match client
-            .user_initialize(session.handle, cn, true, false, hw.unwrap_or(""))
+            .user_initialize(session.handle, cn, true, false, hw.as_deref().unwrap_or(""))
             .await
         {
             Ok(handle) => handle,
             Err(PbxError::Rejected { .. }) => {
                 warn!(device = %device, cn, "the PBX refused to monitor this user");
-                return Ok(());
+                return Ok(None);
             }
             Err(source) => {
                 return Err(LinkError::Pbx {
@@ -486,7 +557,6 @@ impl Link {
                 });
             }
         };
-        handles.insert(device.clone(), handle);
         let calls = client
             .calls(session.handle, cn)
             .await
@@ -507,7 +577,7 @@ impl Link {
             }
             ((), events, LineChanges::default())
         });
-        Ok(())
+        Ok(Some(handle))
     }
 
     /// Applies one Poll result: user records first (they may add lines to monitor), then call
@@ -562,15 +632,18 @@ impl Link {
                 let _ = client.user_end(handle).await;
             }
         }
-        let new_lines: Vec<(DeviceId, String, Option<String>)> = self
-            .owned_lines(site)
-            .into_iter()
-            .filter(|(device, _, _)| {
-                changes.added.contains(device) && !handles.contains_key(device)
-            })
-            .collect();
-        for (device, cn, hw) in &new_lines {
-            self.initialize_line(client, session, site, device, cn, hw.as_deref(), handles)
+        if !changes.added.is_empty() {
+            let new_lines: Vec<Monitored> = self.read(|bridge| {
+                changes
+                    .added
+                    .iter()
+                    .filter(|device| !handles.contains_key(*device))
+                    .filter_map(|device| bridge.line(device))
+                    .filter(|line| line.site == site)
+                    .filter_map(Monitored::of)
+                    .collect()
+            });
+            self.initialize_lines(client, session, site, new_lines, handles)
                 .await?;
         }
         for cn in reread {
@@ -585,7 +658,9 @@ impl Link {
                 });
             }
         }
-        if site == SiteId::MASTER && self.read(|bridge| !bridge.unmonitored_locations().is_empty())
+        if site == SiteId::MASTER
+            && !batch.user.is_empty()
+            && self.read(|bridge| !bridge.unmonitored_locations().is_empty())
         {
             self.discover_slaves(client, shutdown, tracker).await;
         }
@@ -634,6 +709,46 @@ impl Link {
                 .instrument(span),
             );
         }
+    }
+}
+
+/// Keeps one `Poll` of a session outstanding and hands every non-empty answer (or the error
+/// that ends the session) to the session task, until `stop` or the session task goes away.
+async fn poll_task(
+    client: Client,
+    session: i32,
+    batches: mpsc::Sender<Result<AnyInfo, PbxError>>,
+    stop: CancellationToken,
+) {
+    loop {
+        let polled = tokio::select! {
+            polled = client.poll(session) => polled,
+            () = stop.cancelled() => return,
+        };
+        let failed = polled.is_err();
+        if matches!(&polled, Ok(batch) if batch.is_empty()) {
+            continue;
+        }
+        tokio::select! {
+            sent = batches.send(polled) => {
+                if sent.is_err() {
+                    return;
+                }
+            }
+            () = stop.cancelled() => return,
+        }
+        if failed {
+            return;
+        }
+    }
+}
+
+/// The poll task is gone: a shutdown, or a failure the session cannot go on after.
+fn poll_task_gone(shutdown: &CancellationToken) -> Result<(), LinkError> {
+    if shutdown.is_cancelled() {
+        Ok(())
+    } else {
+        Err(LinkError::PollTaskGone)
     }
 }
 
