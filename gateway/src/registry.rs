@@ -16,6 +16,7 @@
 //! subscriber. A subscriber that falls behind by more than the capacity loses the oldest
 //! events and learns how many (`Lagged`), which the CSTA server reports to its client.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,6 +27,9 @@ use crate::bridge::{Bridge, CallSnapshot, Line};
 use crate::events::{CallId, DeviceEvent, DeviceId};
 
 /// A line as published: the bridge's line plus the PBX it belongs to and its calls.
+///
+/// Built on each read; the registry itself keeps the bridge's shared line and the ids of its
+/// calls, so that a line's data exists once in memory and a call's snapshot once per call.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct LineView {
     /// The PBX system's configured name.
@@ -69,9 +73,19 @@ pub struct Registry {
     inner: Arc<Inner>,
 }
 
+/// A line as the registry keeps it.
+#[derive(Clone, Debug)]
+struct LineEntry {
+    pbx: Arc<str>,
+    /// The bridge's line, shared until the bridge changes it.
+    line: Arc<Line>,
+    /// The calls at the line, ordered; their snapshots are in `Inner::calls`.
+    calls: Box<[CallId]>,
+}
+
 #[derive(Debug)]
 struct Inner {
-    lines: DashMap<DeviceId, LineView>,
+    lines: DashMap<DeviceId, LineEntry>,
     calls: DashMap<CallId, (Arc<str>, CallSnapshot)>,
     links: DashMap<Arc<str>, LinkStatus>,
     bus: broadcast::Sender<Arc<Published>>,
@@ -100,8 +114,9 @@ impl Registry {
         self.inner.bus.subscribe()
     }
 
-    /// Copies the given lines (and their calls) from a PBX's bridge; lines the bridge no longer
-    /// has are removed. Also refreshes the calls listed in `calls`.
+    /// Copies the given lines and calls from a PBX's bridge: lines and calls the bridge no
+    /// longer has are removed. Calls go first, so that a line never names a call the registry
+    /// does not know yet.
     pub fn sync_from(
         &self,
         pbx: &Arc<str>,
@@ -109,35 +124,6 @@ impl Registry {
         devices: &[DeviceId],
         calls: &[CallId],
     ) {
-        for device in devices {
-            match bridge.line(device) {
-                Some(line) => {
-                    if let Some(other) = self.inner.lines.get(device).map(|view| view.pbx.clone())
-                        && &other != pbx
-                    {
-                        tracing::warn!(
-                            device = %device,
-                            pbx = %pbx,
-                            other = %other,
-                            "two PBX systems publish the same device id; give them distinct \
-                             device prefixes"
-                        );
-                        continue;
-                    }
-                    let view = LineView {
-                        pbx: pbx.clone(),
-                        line: line.clone(),
-                        calls: bridge.calls_at(device),
-                    };
-                    self.inner.lines.insert(device.clone(), view);
-                }
-                None => {
-                    self.inner
-                        .lines
-                        .remove_if(device, |_, view| &view.pbx == pbx);
-                }
-            }
-        }
         for call in calls {
             match bridge.call(call) {
                 Some(snapshot) => {
@@ -150,18 +136,49 @@ impl Registry {
                 }
             }
         }
+        for device in devices {
+            match bridge.shared_line(device) {
+                Some(line) => {
+                    if let Some(other) = self.inner.lines.get(device).map(|entry| entry.pbx.clone())
+                        && &other != pbx
+                    {
+                        tracing::warn!(
+                            device = %device,
+                            pbx = %pbx,
+                            other = %other,
+                            "two PBX systems publish the same device id; give them distinct \
+                             device prefixes"
+                        );
+                        continue;
+                    }
+                    let entry = LineEntry {
+                        pbx: pbx.clone(),
+                        line,
+                        calls: bridge.call_ids_at(device).into_boxed_slice(),
+                    };
+                    self.inner.lines.insert(device.clone(), entry);
+                }
+                None => {
+                    self.inner
+                        .lines
+                        .remove_if(device, |_, entry| &entry.pbx == pbx);
+                }
+            }
+        }
     }
 
     /// Replaces every line and call of a PBX with the bridge's (after start-up or a resync).
     pub fn sync_all(&self, pbx: &Arc<str>, bridge: &Bridge) {
         let devices: Vec<DeviceId> = bridge.lines().map(|line| line.device.clone()).collect();
+        let calls = bridge.call_ids();
+        let known_devices: HashSet<&DeviceId> = devices.iter().collect();
+        let known_calls: HashSet<&CallId> = calls.iter().collect();
         self.inner
             .lines
-            .retain(|device, view| &view.pbx != pbx || devices.contains(device));
-        let calls = bridge.call_ids();
+            .retain(|device, entry| &entry.pbx != pbx || known_devices.contains(device));
         self.inner
             .calls
-            .retain(|id, (owner, _)| owner != pbx || calls.contains(id));
+            .retain(|id, (owner, _)| owner != pbx || known_calls.contains(id));
         self.sync_from(pbx, bridge, &devices, &calls);
     }
 
@@ -190,14 +207,40 @@ impl Registry {
 
     /// A line by device id.
     pub fn line(&self, device: &str) -> Option<LineView> {
-        self.inner.lines.get(device).map(|view| view.clone())
+        let entry = self.inner.lines.get(device)?.clone();
+        Some(self.view(entry))
     }
 
     /// Every line, ordered by device id.
     pub fn lines(&self) -> Vec<LineView> {
-        let mut lines: Vec<LineView> = self.inner.lines.iter().map(|view| view.clone()).collect();
-        lines.sort_by(|a, b| a.line.device.cmp(&b.line.device));
-        lines
+        let mut entries: Vec<LineEntry> = self
+            .inner
+            .lines
+            .iter()
+            .map(|entry| entry.clone())
+            .collect();
+        entries.sort_unstable_by(|a, b| a.line.device.cmp(&b.line.device));
+        entries.into_iter().map(|entry| self.view(entry)).collect()
+    }
+
+    /// The published form of a line: its calls with the line's own connection first.
+    fn view(&self, entry: LineEntry) -> LineView {
+        let device = &entry.line.device;
+        let calls = entry
+            .calls
+            .iter()
+            .filter_map(|id| self.inner.calls.get(id).map(|call| call.1.clone()))
+            .map(|mut call| {
+                call.connections
+                    .sort_by_key(|connection| connection.line.as_ref() != Some(device));
+                call
+            })
+            .collect();
+        LineView {
+            pbx: entry.pbx,
+            line: Line::clone(&entry.line),
+            calls,
+        }
     }
 
     /// The number of lines.
@@ -210,7 +253,7 @@ impl Registry {
         self.inner
             .lines
             .iter()
-            .filter(|view| view.line.in_service)
+            .filter(|entry| entry.line.in_service)
             .count()
     }
 
