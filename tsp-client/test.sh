@@ -23,7 +23,7 @@ wine=/usr/lib/wine/wine64
 [ -x "$wine" ] || fail "$wine is missing (apt-get install wine64)"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 repo="$(cd .. && pwd)"
-# The main workspace's binaries: where tests/run.sh has built them already.
+# The main workspace's binaries, where tests/run.sh builds them.
 main_bin="${CARGO_TARGET_DIR:-$repo/target}/debug"
 
 step "fmt and clippy"
@@ -40,8 +40,12 @@ cargo build --locked -p scripted-gateway || fail "scripted gateway build"
 gateway_bin="$target_dir/debug/scripted-gateway"
 
 step "cti-gateway and pbx-sim (main workspace)"
-(cd "$repo" && cargo build --locked -p gateway -p pbx-soap --features pbx-soap/sim \
-    --bin cti-gateway --bin pbx-sim) || fail "cti-gateway and pbx-sim build"
+# The same build as the workspace tests of tests/run.sh (which leaves both binaries in the
+# target directory): after them it has nothing to do.
+(cd "$repo" && cargo test --workspace --locked --no-run --quiet) \
+    || fail "the main workspace's test build (cti-gateway, pbx-sim)"
+[ -x "$main_bin/cti-gateway" ] && [ -x "$main_bin/pbx-sim" ] \
+    || fail "no cti-gateway or pbx-sim in $main_bin"
 
 step "Windows build (Debian rustc 1.63)"
 bash build.sh || fail "Windows build"
