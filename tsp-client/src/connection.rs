@@ -64,6 +64,10 @@ pub trait LinkEvents: Send + Sync {
 pub struct LinkSender {
     writer: Sender<Write_>,
     edition: Edition,
+    /// The supervisor, which sends the session's own requests (the device list).
+    control: Sender<Control>,
+    /// The link's number, so that a request meant for it never reaches a later link.
+    number: u64,
 }
 
 impl LinkSender {
@@ -76,6 +80,13 @@ impl LinkSender {
             .map_err(LinkError::Frame)?;
         self.writer
             .send(Write_::Frame(bytes))
+            .map_err(|_| LinkError::Closed)
+    }
+
+    /// Asks for the device list again (its answer arrives through [`LinkEvents::devices`]).
+    pub fn list_devices(&self) -> Result<(), LinkError> {
+        self.control
+            .send(Control::Session(self.number, Incoming::DevicesChanged))
             .map_err(|_| LinkError::Closed)
     }
 }
@@ -443,7 +454,7 @@ fn run_link(
         session: None,
         up: false,
     };
-    let ended = link.drive(config, &**events, inbox);
+    let ended = link.drive(config, &**events, (control, inbox));
     if let Some(session) = &link.session {
         if matches!(ended, Ended::Shutdown) {
             link.send_session(wire::stop_session(session));
@@ -541,7 +552,7 @@ impl Link {
         &mut self,
         config: &Config,
         events: &dyn LinkEvents,
-        inbox: &Receiver<Control>,
+        (control, inbox): (&Sender<Control>, &Receiver<Control>),
     ) -> Ended {
         self.send_session(wire::login(&config.user, &config.password, SESSION_SECONDS));
         let login_deadline = Instant::now() + SETUP_TIMEOUT;
@@ -570,6 +581,8 @@ impl Link {
                         events.link_up(LinkSender {
                             writer: self.writer.clone(),
                             edition,
+                            control: control.clone(),
+                            number: self.number,
                         });
                         self.send_session(wire::get_devices());
                     }

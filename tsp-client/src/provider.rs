@@ -247,6 +247,14 @@ impl State {
                         queue.extend(self.model.response(invoke, Response::Error(class)));
                     }
                 }
+                Output::ListDevices => {
+                    // Without a link there is nothing to ask: the next login lists the devices.
+                    if let Some(link) = &self.link {
+                        if let Err(error) = link.list_devices() {
+                            tracing::debug!(%error, "device list not asked for");
+                        }
+                    }
+                }
                 other => {
                     if self.dispatch.send(Job::Output(other)).is_err() {
                         tracing::warn!("callback dropped: the dispatcher has stopped");
@@ -314,7 +322,7 @@ fn dispatch_loop(
             }
             Output::CreateLine { temp_id } => callbacks.create_line(temp_id),
             Output::RemoveLine { device_id } => callbacks.remove_line(device_id),
-            Output::Send { .. } => {}
+            Output::ListDevices | Output::Send { .. } => {}
         }
     }
 }

@@ -686,3 +686,28 @@ fn lost_messages_bring_the_calls_up_to_date() {
     );
     provider.shutdown();
 }
+
+#[test]
+fn a_line_listed_out_of_service_is_listed_again_once_monitored() {
+    let mut script = Script::standard();
+    script.lines[1].in_service = false;
+    let gateway = ScriptedGateway::start(script).unwrap();
+    let dir = TempDir::new("listed-out");
+    let recorder = Recorder::default();
+    let (provider, _) = start(&config(&gateway, "secret"), dir.store(), &recorder);
+    let line = open(&provider, &recorder, "202", 3);
+    wait_monitored(&gateway, "202");
+    assert!(
+        gateway.wait_until(LIMIT, |gw| count(&gw.log(), "GetSwitchingFunctionDevices")
+            == 2),
+        "the list is asked for again: {:?}",
+        gateway.log()
+    );
+    assert!(
+        !provider
+            .read(|model| model.line_by_handle(line))
+            .unwrap()
+            .in_service
+    );
+    provider.shutdown();
+}

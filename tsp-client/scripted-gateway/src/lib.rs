@@ -39,15 +39,18 @@ pub struct Line {
     pub name: String,
     /// Stable line key.
     pub key: String,
+    /// Whether the list says the line is in service.
+    pub in_service: bool,
 }
 
 impl Line {
-    /// A line whose name and key derive from its extension.
+    /// A line in service whose name and key derive from its extension.
     pub fn new(id: &str) -> Self {
         Self {
             id: id.to_owned(),
             name: format!("Line {id}"),
             key: format!("pbx1/{id}-guid/"),
+            in_service: true,
         }
     }
 }
@@ -999,10 +1002,11 @@ impl State {
                 line.id
             ));
             private.push_str(&format!(
-                "<cti:device id=\"{}\" name=\"{}\" key=\"{}\"/>",
+                "<cti:device id=\"{}\" name=\"{}\" key=\"{}\" inService=\"{}\"/>",
                 escape(&line.id),
                 escape(&line.name),
-                escape(&line.key)
+                escape(&line.key),
+                line.in_service
             ));
         }
         private.push_str("</cti:devices>");

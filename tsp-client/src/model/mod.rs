@@ -499,6 +499,8 @@ pub enum Output {
         /// TAPI device id.
         device_id: u32,
     },
+    /// Ask for the gateway's device list again; the answer comes to [`Model::set_devices`].
+    ListDevices,
     /// Send a CSTA request with this invoke id.
     Send {
         /// Invoke id (1..=8999).
@@ -592,6 +594,8 @@ pub struct Model {
     gateway_devices: BTreeMap<String, String>,
     /// Line keys the gateway listed in the current session: only these can be removed.
     session_keys: BTreeSet<String>,
+    /// The device list was asked for again and has not come yet.
+    relisting: bool,
     link_up: bool,
     next_handle: usize,
     next_invoke: u16,
@@ -704,6 +708,7 @@ impl Model {
             filter,
             gateway_devices: BTreeMap::new(),
             session_keys: BTreeSet::new(),
+            relisting: false,
             link_up: false,
             next_handle: 0x1000,
             next_invoke: 1,
@@ -737,6 +742,7 @@ impl Model {
     /// application.
     pub fn set_devices(&mut self, devices: Vec<Device>) -> Vec<Output> {
         let mut out = Vec::new();
+        self.relisting = false;
         self.gateway_devices = devices
             .iter()
             .map(|device| (device.id.clone(), device.name.clone()))
@@ -813,6 +819,7 @@ impl Model {
     /// of the new session arrives ([`Model::set_devices`]).
     pub fn link_up(&mut self) {
         self.link_up = true;
+        self.relisting = false;
         self.session_keys.clear();
         for line in &mut self.lines {
             line.listed = false;
@@ -1372,6 +1379,13 @@ impl Model {
                             open.monitor = Monitor::Active(cross_ref);
                             let listed_in_service = self.lines[slot].device.in_service;
                             self.set_in_service(slot, listed_in_service, &mut out);
+                            // The list may be older than the monitor: a line that came into
+                            // service in between sends no event to it. A list asked for now
+                            // is newer than the monitor, and later changes are events.
+                            if !listed_in_service && !self.relisting {
+                                self.relisting = true;
+                                out.push(Output::ListDevices);
+                            }
                             // Calls that exist already (line opened during a call, or after a
                             // reconnect) are introduced from a snapshot.
                             let device = self.lines[slot].device.id.clone();

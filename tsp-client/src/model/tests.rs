@@ -139,6 +139,7 @@ impl Fixture {
             Output::ForgetCall { call } => format!("FORGET {}", self.name(call)),
             Output::CreateLine { temp_id } => format!("CREATE {temp_id}"),
             Output::RemoveLine { device_id } => format!("REMOVE {device_id}"),
+            Output::ListDevices => "LIST".to_owned(),
             Output::Send { request, .. } => format!("SEND {request:?}"),
         }
     }
@@ -1285,7 +1286,10 @@ fn the_listed_service_state_is_reported_for_open_lines() {
             cross_ref: "m2".to_owned(),
         },
     );
-    assert_eq!(f.render(out), ["SEND SnapshotDevice { device: \"201\" }"]);
+    assert_eq!(
+        f.render(out),
+        ["LIST", "SEND SnapshotDevice { device: \"201\" }"]
+    );
     assert!(!f.model.line_by_handle(line).unwrap().in_service);
     // The phone registers: BackInService, and a later list agrees without a second event.
     f.cross_ref = "m2".to_owned();
@@ -1425,4 +1429,74 @@ fn an_offer_seen_first_in_a_snapshot_learns_its_reason_from_the_event() {
     let view = f.model.call(f.handle("c1")).unwrap();
     assert_eq!(view.reason, reason::FWDBUSY);
     assert_eq!(view.called, Some(known("202")));
+}
+
+/// A gateway that has just started lists a line before its phone is known to be registered;
+/// the line comes into service before the provider's monitor starts, so no event tells the
+/// monitor. The provider asks for the list once more after the monitor started, once for all
+/// lines that started out of service.
+#[test]
+fn a_stale_out_of_service_entry_is_checked_again_after_the_monitor_started() {
+    let (mut model, line) = restarted_with_201_open();
+    let (other, _) = model.open_line(1, 0x1_0000_0002).unwrap();
+    model.link_up();
+    let not_yet = |id| Device {
+        in_service: false,
+        ..device(id)
+    };
+    let out = model.set_devices(vec![not_yet("201"), not_yet("202"), device("203")]);
+    let invokes: Vec<u16> = out
+        .iter()
+        .map(|output| match output {
+            Output::Send {
+                invoke,
+                request: Request::MonitorStart { .. },
+            } => *invoke,
+            other => panic!("expected MonitorStart, got {other:?}"),
+        })
+        .collect();
+    let started = |model: &mut Model, invoke: u16, cross_ref: &str| {
+        model.response(
+            invoke,
+            Response::MonitorStarted {
+                cross_ref: cross_ref.to_owned(),
+            },
+        )
+    };
+    let out = started(&mut model, invokes[0], "m1");
+    assert!(
+        matches!(
+            out.as_slice(),
+            [
+                Output::ListDevices,
+                Output::Send {
+                    request: Request::SnapshotDevice { .. },
+                    ..
+                }
+            ]
+        ),
+        "{out:?}"
+    );
+    let out = started(&mut model, invokes[1], "m2");
+    assert!(
+        !out.contains(&Output::ListDevices),
+        "one list at a time: {out:?}"
+    );
+    // The newer list says in service: both open lines tell TAPI.
+    let out = model.set_devices(vec![device("201"), device("202"), device("203")]);
+    let in_service: Vec<usize> = out
+        .iter()
+        .filter_map(|output| match output {
+            Output::Event {
+                ht_line,
+                msg: msg::LINEDEVSTATE,
+                param1,
+                ..
+            } if *param1 == dev_state::INSERVICE as usize => Some(*ht_line),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(in_service, [HT_LINE, 0x1_0000_0002], "{out:?}");
+    assert!(model.line_by_handle(line).unwrap().in_service);
+    assert!(model.line_by_handle(other).unwrap().in_service);
 }
