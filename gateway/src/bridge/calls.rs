@@ -413,7 +413,7 @@ fn index_remove<K: Eq + Hash>(index: &mut HashMap<K, Vec<LegHandle>>, key: &K, h
 struct Parties {
     peer: Party,
     /// The PBX object type of the peer, for internal peers.
-    peer_kind: Option<String>,
+    peer_kind: Option<Arc<str>>,
     redirection: Option<Party>,
     first_redirection: Option<Party>,
     transferred_by: Option<Party>,

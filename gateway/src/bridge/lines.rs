@@ -16,6 +16,9 @@ use crate::line_name::LineFields;
 use crate::numbers;
 
 /// A PBX object as the directory knows it.
+///
+/// Kept for every user of the PBX, so values that many objects share (the type, the set of
+/// groups) are shared rather than copied.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
 pub struct Object {
     /// Long name (the key of every per-user SOAP operation).
@@ -23,7 +26,7 @@ pub struct Object {
     /// Display name.
     pub dn: String,
     /// Object type (`ep`, `gw`, `waiting`, `broadcast`, ...).
-    pub kind: String,
+    pub kind: Arc<str>,
     /// Extension.
     pub e164: String,
     /// H.323 name.
@@ -37,7 +40,7 @@ pub struct Object {
     /// The location the object is homed at (empty: this PBX).
     pub loc: String,
     /// Groups the object is a member of.
-    pub groups: Vec<String>,
+    pub groups: Arc<[String]>,
     /// Whether its terminal is registered.
     pub registered: bool,
     /// Presence.
@@ -113,22 +116,23 @@ impl LineChanges {
 }
 
 impl Object {
-    fn from_user_info(info: &UserInfo, site: SiteId) -> Self {
+    fn from_user_info(
+        info: &UserInfo,
+        site: SiteId,
+        kind: Arc<str>,
+        groups: Arc<[String]>,
+    ) -> Self {
         Self {
             cn: info.cn.clone(),
             dn: info.dn.clone(),
-            kind: info.kind.clone(),
+            kind,
             e164: info.e164.clone(),
             h323: info.h323.clone(),
             guid: info.guid.clone(),
             node: info.node.clone(),
             nodenum: info.nodenum.clone(),
             loc: info.loc.clone(),
-            groups: info
-                .groups
-                .iter()
-                .map(|group| group.group.clone())
-                .collect(),
+            groups,
             registered: info.registered(),
             presence: info.presence.clone(),
             devices: Vec::new(),
@@ -139,7 +143,7 @@ impl Object {
 
     /// A gateway object with a number: a trunk that external numbers are reached through.
     fn is_trunk(&self) -> bool {
-        self.kind == "gw" && !self.e164.is_empty()
+        &*self.kind == "gw" && !self.e164.is_empty()
     }
 }
 
@@ -195,12 +199,19 @@ impl Bridge {
             let Some(removed) = self.objects.remove(&info.cn) else {
                 return (Vec::new(), LineChanges::default());
             };
+            self.leave_home(&removed.loc);
             return (Vec::new(), self.rebuild_lines(&info.cn, removed.lines));
         }
         let owner = self.owner_of(&info.loc);
-        let mut object = Object::from_user_info(info, owner);
+        let kind = self.shared_kind(&info.kind);
+        let groups = self.shared_groups(info);
+        let mut object = Box::new(Object::from_user_info(info, owner, kind, groups));
         let mut existing = Vec::new();
+        if !info.loc.is_empty() {
+            *self.homes.entry(info.loc.clone()).or_default() += 1;
+        }
         if let Some(previous) = self.objects.get_mut(&info.cn) {
+            let home = std::mem::take(&mut previous.loc);
             // Devices come from `Devices`, not from UserInfo.
             object.devices = std::mem::take(&mut previous.devices);
             existing = std::mem::take(&mut previous.lines);
@@ -209,6 +220,7 @@ impl Bridge {
                 object.registered = previous.registered;
                 object.presence = previous.presence.take();
             }
+            self.leave_home(&home);
         }
         if object.is_trunk() {
             self.trunks.insert(info.cn.clone());
@@ -280,17 +292,46 @@ impl Bridge {
         (site, moved)
     }
 
-    /// The locations of objects that are homed on another PBX and not yet monitored there.
+    /// The locations of objects that are homed on another PBX and not yet monitored there,
+    /// ordered.
     pub fn unmonitored_locations(&self) -> Vec<String> {
-        let mut locations: Vec<String> = self
-            .objects
-            .values()
-            .filter(|object| !object.loc.is_empty() && !self.locations.contains_key(&object.loc))
-            .map(|object| object.loc.clone())
-            .collect();
-        locations.sort();
-        locations.dedup();
-        locations
+        self.homes
+            .keys()
+            .filter(|location| !self.locations.contains_key(*location))
+            .cloned()
+            .collect()
+    }
+
+    /// The object type, shared by every object of that type.
+    fn shared_kind(&mut self, kind: &str) -> Arc<str> {
+        if let Some(shared) = self.kinds.get(kind) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(kind);
+        self.kinds.insert(shared.clone());
+        shared
+    }
+
+    /// The groups of a `UserInfo`, shared by every object in exactly these groups.
+    fn shared_groups(&mut self, info: &UserInfo) -> Arc<[String]> {
+        let groups: Vec<String> = info.groups.iter().map(|g| g.group.clone()).collect();
+        if let Some(shared) = self.group_sets.get(groups.as_slice()) {
+            return shared.clone();
+        }
+        let shared: Arc<[String]> = Arc::from(groups);
+        self.group_sets.insert(shared.clone());
+        shared
+    }
+
+    /// An object homed at `location` left it (it is gone or moved).
+    fn leave_home(&mut self, location: &str) {
+        let Some(count) = self.homes.get_mut(location) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.homes.remove(location);
+        }
     }
 
     /// Records the configured devices of an object (from `Devices`).
@@ -403,7 +444,7 @@ impl Bridge {
             .settings
             .line_types
             .iter()
-            .any(|kind| kind == &object.kind)
+            .any(|kind| **kind == *object.kind)
         {
             return Vec::new();
         }
@@ -444,10 +485,10 @@ impl Bridge {
             name,
             kind,
             cn: object.cn.clone(),
-            object_kind: object.kind.clone(),
+            object_kind: object.kind.to_string(),
             address: address.clone(),
             international: international.clone(),
-            groups: object.groups.clone(),
+            groups: object.groups.to_vec(),
             site: object.site,
             registered: false,
             in_service: false,
@@ -470,7 +511,7 @@ impl Bridge {
                 LineKind::Object,
             ));
         }
-        if self.settings.presence_lines && object.kind == "ep" {
+        if self.settings.presence_lines && &*object.kind == "ep" {
             let id = self.device_id(&format!("{address}:presence"));
             let name = format!("{} presence", name("", ""));
             lines.push(line(
@@ -558,7 +599,7 @@ impl Bridge {
             return Vec::new();
         };
         let site_up = sites_up.contains(&object.site);
-        let registered = object.registered || object.kind != "ep";
+        let registered = object.registered || &*object.kind != "ep";
         let presence_open = object
             .presence
             .as_ref()

@@ -17,7 +17,7 @@
 mod calls;
 mod lines;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 pub use calls::{CallSnapshot, ConnectionSnapshot, LegHandle};
@@ -126,7 +126,11 @@ pub struct Touched {
 #[derive(Debug)]
 pub struct Bridge {
     settings: BridgeSettings,
-    objects: HashMap<String, Object>,
+    /// Boxed: a large value would make every empty slot of the map as large.
+    objects: HashMap<String, Box<Object>>,
+    /// Object types and group sets, each kept once (see [`Object`]).
+    kinds: HashSet<Arc<str>>,
+    group_sets: HashSet<Arc<[String]>>,
     /// Shared with the registry, which keeps the same `Arc` until the line changes.
     lines: HashMap<DeviceId, Arc<Line>>,
     /// Long names of the gateway objects with a number (trunks), for [`Bridge::trunk_of`].
@@ -137,6 +141,8 @@ pub struct Bridge {
     handles_by_line: BTreeSet<(DeviceId, SiteId, i32)>,
     sites_up: BTreeSet<SiteId>,
     locations: BTreeMap<String, SiteId>,
+    /// Objects homed at each other location (`loc`), for [`Bridge::unmonitored_locations`].
+    homes: BTreeMap<String, usize>,
     calls: calls::Calls,
 }
 
@@ -147,12 +153,15 @@ impl Bridge {
         Self {
             settings,
             objects: HashMap::new(),
+            kinds: HashSet::new(),
+            group_sets: HashSet::new(),
             lines: HashMap::new(),
             trunks: BTreeSet::new(),
             handles: HashMap::new(),
             handles_by_line: BTreeSet::new(),
             sites_up: BTreeSet::new(),
             locations: BTreeMap::new(),
+            homes: BTreeMap::new(),
             calls: calls::Calls::new(call_id_seed),
         }
     }
@@ -232,12 +241,12 @@ impl Bridge {
 
     /// An object by long name.
     pub fn object(&self, cn: &str) -> Option<&Object> {
-        self.objects.get(cn)
+        self.objects.get(cn).map(|object| &**object)
     }
 
     /// All objects, ordered by long name.
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
-        let mut objects: Vec<&Object> = self.objects.values().collect();
+        let mut objects: Vec<&Object> = self.objects.values().map(|object| &**object).collect();
         objects.sort_unstable_by(|a, b| a.cn.cmp(&b.cn));
         objects.into_iter()
     }

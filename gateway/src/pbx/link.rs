@@ -174,6 +174,29 @@ impl Link {
         read(&lock(&self.shared.bridge))
     }
 
+    /// Changes the bridge without copying anything to the registry: the start of a session,
+    /// whose lines are copied all at once when they are in service ([`Link::apply_all`]), so
+    /// that the bridge can fill them in without copying each line it changes.
+    fn change_quietly<R>(&self, change: impl FnOnce(&mut Bridge) -> R) -> R {
+        let mut bridge = lock(&self.shared.bridge);
+        let result = change(&mut bridge);
+        // `apply_all` copies everything this touched.
+        bridge.take_touched();
+        result
+    }
+
+    /// Like [`Link::apply`], but replaces every line and call of the PBX in the registry.
+    fn apply_all(&self, change: impl FnOnce(&mut Bridge) -> (Vec<DeviceEvent>, LineChanges)) {
+        let mut bridge = lock(&self.shared.bridge);
+        let (events, lines) = change(&mut bridge);
+        bridge.take_touched();
+        self.shared.registry.sync_all(&self.shared.pbx, &bridge);
+        self.shared.registry.publish(events);
+        if !lines.is_empty() {
+            self.shared.registry.publish_lines_changed(&self.shared.pbx);
+        }
+    }
+
     fn publish(&self, bridge: &mut Bridge, events: Vec<DeviceEvent>, lines: &LineChanges) {
         let touched = bridge.take_touched();
         let mut devices = touched.lines;
@@ -372,6 +395,8 @@ impl Link {
 
         // The user dump may span several polls; it ends with an empty cn. Each part is
         // applied as it comes, while the poll task fetches the next.
+        let mut dump_events = Vec::new();
+        let mut dump_lines = LineChanges::default();
         let deadline = tokio::time::Instant::now() + config.line_determination_timeout;
         loop {
             let batch = tokio::select! {
@@ -392,26 +417,24 @@ impl Link {
                     "call records during the user dump are replayed by the resync"
                 );
             }
-            self.apply(|bridge| {
-                let mut events = Vec::new();
-                let mut lines = LineChanges::default();
+            // The lines change quietly until the site is up; the few events (objects homed at
+            // a slave that is up) wait for that moment too.
+            self.change_quietly(|bridge| {
                 for info in &batch.user {
-                    let (more, changes) = bridge.on_user_info(site, info);
-                    events.extend(more);
-                    lines.added.extend(changes.added);
-                    lines.removed.extend(changes.removed);
-                    lines.changed.extend(changes.changed);
+                    let (events, changes) = bridge.on_user_info(site, info);
+                    dump_events.extend(events);
+                    dump_lines.added.extend(changes.added);
+                    dump_lines.removed.extend(changes.removed);
+                    dump_lines.changed.extend(changes.changed);
                 }
-                ((), events, lines)
             });
             if end {
                 break;
             }
         }
-        self.apply(|bridge| {
+        self.change_quietly(|bridge| {
             bridge.unbind_site(site);
             bridge.begin_resync(site);
-            ((), Vec::new(), LineChanges::default())
         });
         if site == SiteId::MASTER {
             self.discover_slaves(client, shutdown, tracker).await;
@@ -425,14 +448,12 @@ impl Link {
             () = shutdown.cancelled() => return Ok(()),
         }
         let lines_total = handles.len();
-        self.apply(|bridge| {
-            let mut events = bridge.finish_resync(site);
+        self.apply_all(|bridge| {
+            let mut events = dump_events;
+            events.extend(bridge.finish_resync(site));
             events.extend(bridge.site_up(site));
-            ((), events, LineChanges::default())
+            (events, dump_lines)
         });
-        self.shared
-            .registry
-            .sync_all(&self.shared.pbx, &lock(&self.shared.bridge));
         lock(&self.shared.sites).insert(
             site,
             SiteSession {
