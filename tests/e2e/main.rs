@@ -7,6 +7,7 @@ mod framing;
 mod links;
 mod model;
 mod resilience;
+mod scale;
 mod services;
 mod sessions;
 mod tls;
