@@ -254,7 +254,19 @@ fn consultation_transfer_as_every_party_sees_it() {
     let first_id = pbx.bridge.calls_at(&DeviceId::new("202"))[0].id.clone();
     let second_id = pbx.bridge.calls_at(&DeviceId::new("203"))[0].id.clone();
     assert_ne!(first_id, second_id);
+    pbx.bridge.take_touched();
     let (_, events) = pbx.step(|m, now| m.transfer(first, second, ANNA, now).unwrap());
+    // The consultation call ends without an event of its own: it is touched, so the registry
+    // drops it too.
+    let touched = pbx.bridge.take_touched();
+    assert!(touched.calls.contains(&second_id), "{touched:?}");
+    assert!(pbx.bridge.call(&second_id).is_none());
+    for device in ["201", "202", "203"] {
+        assert!(
+            touched.lines.contains(&DeviceId::new(device)),
+            "{device}: {touched:?}"
+        );
+    }
 
     let transferred = |device: &str| {
         at(&events, device)

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use pbx_soap::records::{CallInfo, CallState, Group, Info, Msg, No, PartyRole, UserInfo};
+use pbx_soap::records::{CallInfo, CallState, Device, Group, Info, Msg, No, PartyRole, UserInfo};
 
 use super::*;
 use crate::config::Numbering;
-use crate::events::{Cause, DeviceEvent, EventKind, LocalState, Party};
+use crate::events::{Cause, DeviceEvent, EventKind, ForwardKind, LocalState, Party};
 
 const ALICE: i32 = 1;
 const BOB: i32 = 2;
@@ -625,4 +625,285 @@ fn forwarded_call_names_the_diverting_line() {
         panic!("{bob:?}")
     };
     assert_eq!((alerting, last_redirection), (&d("203"), &Some(d("201"))));
+}
+
+/// The trunk an external call from Alice to `number` is reported through.
+fn trunk_of_call(
+    fixture: &mut Fixture,
+    call: i32,
+    conf: &'static str,
+    number: &str,
+) -> Option<Party> {
+    let events = fixture.feed(&[rec(ALICE, call, 0x04, "x-alert", ("", number), conf)]);
+    events.iter().find_map(|event| match &event.kind {
+        EventKind::NetworkReached { trunk, .. } => Some(trunk.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_renumbered_object_takes_its_line_forwards_and_handle_along() {
+    let mut fixture = Fixture::new();
+    let old = DeviceId::new("201");
+    let new = DeviceId::new("211");
+    fixture.bridge.take_touched();
+    let (_, changes) = fixture
+        .bridge
+        .on_user_info(SiteId::MASTER, &user("Alice", "211", "ep"));
+    assert_eq!(changes.removed, [old.clone()]);
+    assert_eq!(changes.added, [new.clone()]);
+    assert!(fixture.bridge.line(&old).is_none());
+    assert_eq!(fixture.bridge.line(&new).unwrap().cn, "Alice");
+    assert_eq!(
+        fixture.bridge.monitored_devices("Alice"),
+        [(new.clone(), None)]
+    );
+    assert_eq!(
+        fixture.bridge.user_handle(&old),
+        None,
+        "the removed line's handle is unbound"
+    );
+    let touched = fixture.bridge.take_touched();
+    assert_eq!(touched.lines, [old.clone(), new.clone()]);
+    // Records of the old handle belong to no line any more.
+    assert!(
+        fixture
+            .feed(&[rec(ALICE, 1, 0x81, "x-setup", ("Bob", "202"), "r1")])
+            .is_empty()
+    );
+    let forwards = BTreeMap::from([(ForwardKind::Immediate, "202".to_owned())]);
+    let events = fixture.bridge.set_forwards("Alice", forwards.clone());
+    assert_eq!(
+        events.iter().map(|e| e.device.as_str()).collect::<Vec<_>>(),
+        ["211"]
+    );
+    assert_eq!(fixture.bridge.line(&new).unwrap().forwards, forwards);
+    assert!(
+        fixture.bridge.set_forwards("Alice", forwards).is_empty(),
+        "unchanged forwards are no news"
+    );
+    // The other objects' lines are untouched.
+    assert_eq!(
+        fixture.bridge.monitored_devices("Bob"),
+        [(DeviceId::new("202"), None)]
+    );
+}
+
+#[test]
+fn a_removed_object_takes_its_lines_handles_and_trunk_along() {
+    let mut fixture = Fixture::new();
+    let mut gone = user("Bob", "202", "ep");
+    gone.active = false;
+    let (_, changes) = fixture.bridge.on_user_info(SiteId::MASTER, &gone);
+    assert_eq!(changes.removed, [DeviceId::new("202")]);
+    assert!(fixture.bridge.object("Bob").is_none());
+    assert_eq!(fixture.bridge.user_handle(&DeviceId::new("202")), None);
+    assert!(fixture.bridge.monitored_devices("Bob").is_empty());
+    // A second removal changes nothing.
+    let (events, changes) = fixture.bridge.on_user_info(SiteId::MASTER, &gone);
+    assert!(events.is_empty() && changes.is_empty());
+
+    // Trunks: the longest matching prefix wins, a removed or renumbered one no longer does.
+    assert_eq!(
+        trunk_of_call(&mut fixture, 60, "t0", "0301234"),
+        Some(d("0"))
+    );
+    fixture
+        .bridge
+        .on_user_info(SiteId::MASTER, &user("City", "03", "gw"));
+    assert_eq!(
+        trunk_of_call(&mut fixture, 61, "t1", "0301234"),
+        Some(d("03"))
+    );
+    fixture
+        .bridge
+        .on_user_info(SiteId::MASTER, &user("City", "04", "gw"));
+    assert_eq!(
+        trunk_of_call(&mut fixture, 62, "t2", "0301234"),
+        Some(d("0"))
+    );
+    let mut city = user("City", "04", "gw");
+    city.active = false;
+    fixture.bridge.on_user_info(SiteId::MASTER, &city);
+    let mut trunk = user("Trunk", "0", "gw");
+    trunk.active = false;
+    fixture.bridge.on_user_info(SiteId::MASTER, &trunk);
+    assert_eq!(trunk_of_call(&mut fixture, 63, "t3", "0301234"), None);
+    // An endpoint is never a trunk, even with a matching number.
+    fixture
+        .bridge
+        .on_user_info(SiteId::MASTER, &user("Zero", "0", "ep"));
+    assert_eq!(trunk_of_call(&mut fixture, 64, "t4", "0301234"), None);
+}
+
+#[test]
+fn mapped_devices_get_a_line_each_and_lose_it_with_the_device() {
+    let mut fixture = Fixture::with_settings(BridgeSettings {
+        map_devices: true,
+        ..BridgeSettings::named("main")
+    });
+    let device = |hw: &str| Device {
+        hw: hw.to_owned(),
+        text: format!("phone {hw}"),
+    };
+    let changes = fixture
+        .bridge
+        .set_devices("Alice", vec![device("desk"), device("soft")]);
+    let desk = DeviceId::new("201:desk");
+    let soft = DeviceId::new("201:soft");
+    assert_eq!(changes.removed, [DeviceId::new("201")]);
+    assert_eq!(changes.added, [desk.clone(), soft.clone()]);
+    assert_eq!(
+        fixture.bridge.monitored_devices("Alice"),
+        [
+            (desk.clone(), Some("desk".to_owned())),
+            (soft.clone(), Some("soft".to_owned()))
+        ]
+    );
+    fixture.bridge.bind_handle(SiteId::MASTER, 21, desk.clone());
+    fixture.bridge.bind_handle(SiteId::MASTER, 22, soft.clone());
+    assert_eq!(
+        fixture.bridge.user_handle(&soft),
+        Some((SiteId::MASTER, 22))
+    );
+    let changes = fixture.bridge.set_devices("Alice", vec![device("desk")]);
+    assert_eq!(changes.removed, [soft.clone()]);
+    assert!(changes.added.is_empty());
+    assert_eq!(fixture.bridge.user_handle(&soft), None);
+    assert_eq!(
+        fixture.bridge.user_handle(&desk),
+        Some((SiteId::MASTER, 21))
+    );
+    // A UserInfo keeps the devices: the lines stay as they are.
+    let (_, changes) = fixture
+        .bridge
+        .on_user_info(SiteId::MASTER, &user("Alice", "201", "ep"));
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(
+        fixture.bridge.monitored_devices("Alice"),
+        [(desk, Some("desk".to_owned()))]
+    );
+}
+
+#[test]
+fn a_slave_site_takes_the_lines_homed_there_and_acts_for_them() {
+    let mut fixture = Fixture::new();
+    let mut dora = user("Dora", "204", "ep");
+    dora.loc = "branch".to_owned();
+    fixture.bridge.on_user_info(SiteId::MASTER, &dora);
+    let mut erik = user("Erik", "205", "ep");
+    erik.loc = "branch".to_owned();
+    fixture.bridge.on_user_info(SiteId::MASTER, &erik);
+    assert_eq!(fixture.bridge.unmonitored_locations(), ["branch"]);
+    let line = DeviceId::new("204");
+    fixture.bridge.bind_handle(SiteId::MASTER, 40, line.clone());
+    let (site, moved) = fixture.bridge.add_site("branch");
+    assert_eq!(moved, [line.clone(), DeviceId::new("205")]);
+    assert!(fixture.bridge.unmonitored_locations().is_empty());
+    assert_eq!(fixture.bridge.line(&line).unwrap().site, site);
+    fixture.bridge.bind_handle(site, 7, line.clone());
+    assert_eq!(
+        fixture.bridge.user_handle(&line),
+        Some((site, 7)),
+        "the line acts on the site it is homed at"
+    );
+    fixture.bridge.unbind_site(site);
+    assert_eq!(
+        fixture.bridge.user_handle(&line),
+        Some((SiteId::MASTER, 40))
+    );
+    // The slave reports registration of its own objects only.
+    fixture.bridge.site_up(site);
+    let mut registered = erik.clone();
+    registered.state = 1;
+    let (events, _) = fixture.bridge.on_user_info(site, &registered);
+    assert_eq!(
+        at(&events, "205"),
+        [(LocalState::Null, EventKind::BackInService)]
+    );
+    let (events, _) = fixture
+        .bridge
+        .on_user_info(site, &user("Alice", "201", "ep"));
+    assert!(events.is_empty(), "Alice is the master's");
+    // A location nobody is homed at any more is not wanted.
+    erik.loc = String::new();
+    fixture.bridge.on_user_info(SiteId::MASTER, &erik);
+    let mut gone = dora;
+    gone.active = false;
+    fixture.bridge.on_user_info(SiteId::MASTER, &gone);
+    let mut other = user("Finn", "206", "ep");
+    other.loc = "harbour".to_owned();
+    fixture.bridge.on_user_info(SiteId::MASTER, &other);
+    assert_eq!(fixture.bridge.unmonitored_locations(), ["harbour"]);
+}
+
+#[test]
+fn a_claimed_make_call_is_touched_at_once() {
+    let mut fixture = Fixture::new();
+    let alice = DeviceId::new("201");
+    fixture.bridge.take_touched();
+    let handle = LegHandle {
+        site: SiteId::MASTER,
+        user: ALICE,
+        call: 90,
+    };
+    let call = fixture.bridge.claim_make_call(handle).unwrap();
+    let touched = fixture.bridge.take_touched();
+    assert_eq!(touched.calls, [call.clone()]);
+    assert_eq!(touched.lines, [alice.clone()]);
+    assert_eq!(fixture.bridge.call_ids_at(&alice), [call.clone()]);
+    assert_eq!(
+        fixture.bridge.leg(&alice, &call),
+        Some((handle, LocalState::Null))
+    );
+    assert_eq!(fixture.bridge.take_touched(), Touched::default());
+    // The call ends before its first record: it leaves, and is touched once more.
+    let events = fixture.feed(&[rec(ALICE, 90, 0x01, "del", ("Bob", "202"), "m1")]);
+    assert!(matches!(
+        events.last().map(|e| &e.kind),
+        Some(EventKind::CallCleared { .. })
+    ));
+    let touched = fixture.bridge.take_touched();
+    assert_eq!(touched.calls, [call.clone()]);
+    assert!(fixture.bridge.call(&call).is_none());
+    assert!(fixture.bridge.call_ids_at(&alice).is_empty());
+}
+
+#[test]
+fn legs_are_found_by_line_and_call_when_calls_join_and_end() {
+    let mut fixture = Fixture::new();
+    let alice = DeviceId::new("201");
+    let bob = DeviceId::new("202");
+    fixture.feed(&[
+        rec(ALICE, 1, 0x05, "x-conn", ("Bob", "202"), "j1"),
+        rec(BOB, 2, 0x85, "x-conn", ("Alice", "201"), "j1"),
+        rec(ALICE, 3, 0x05, "x-conn", ("Carol", "203"), "j2"),
+    ]);
+    let first = fixture.bridge.call_of_conf("j1").cloned().unwrap();
+    let second = fixture.bridge.call_of_conf("j2").cloned().unwrap();
+    let mut both = vec![first.clone(), second.clone()];
+    both.sort();
+    assert_eq!(fixture.bridge.call_ids_at(&alice), both);
+    assert_eq!(fixture.bridge.call_ids_at(&bob), [first.clone()]);
+    fixture.bridge.take_touched();
+    // Bob's leg joins the second call: the first is gone from every index.
+    fixture.feed(&[
+        rec(ALICE, 1, 0x05, "del", ("Bob", "202"), "j1"),
+        rec(BOB, 2, 0x85, "x-conn", ("Carol", "203"), "j2"),
+    ]);
+    assert!(fixture.bridge.call(&first).is_none());
+    assert_eq!(fixture.bridge.call_ids_at(&bob), [second.clone()]);
+    assert_eq!(fixture.bridge.call_ids_at(&alice), [second.clone()]);
+    assert!(fixture.bridge.leg(&bob, &first).is_none());
+    assert!(fixture.bridge.leg(&bob, &second).is_some());
+    let touched = fixture.bridge.take_touched();
+    assert!(touched.calls.contains(&first) && touched.calls.contains(&second));
+    assert_eq!(touched.lines, [alice.clone(), bob.clone()]);
+    fixture.feed(&[
+        rec(ALICE, 3, 0x05, "del", ("Carol", "203"), "j2"),
+        rec(BOB, 2, 0x85, "del", ("Carol", "203"), "j2"),
+    ]);
+    assert!(fixture.bridge.call_ids().is_empty());
+    assert!(fixture.bridge.call_ids_at(&alice).is_empty());
+    assert!(fixture.bridge.call_ids_at(&bob).is_empty());
 }
