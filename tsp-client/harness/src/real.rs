@@ -18,19 +18,18 @@ use std::ffi::c_void;
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::ptr::{self, addr_of};
+use std::ptr::addr_of;
 use std::time::Instant;
 
 use windows_sys::Win32::Devices::Tapi::{
-    LINE_CALLINFO, LINE_REMOVE, LINEADDRESSSTATE_FORWARD, LINEADDRESSSTATUS, LINECALLINFO,
-    LINECALLINFOSTATE_CONNECTEDID, LINECALLORIGIN_INTERNAL, LINECALLORIGIN_OUTBOUND,
-    LINECALLPARTYID_ADDRESS, LINECALLPARTYID_NAME, LINECALLREASON_DIRECT, LINECALLREASON_FWDUNCOND,
-    LINECALLSTATE_CONNECTED, LINECALLSTATE_DIALING, LINECALLSTATE_DIALTONE,
-    LINECALLSTATE_DISCONNECTED, LINECALLSTATE_IDLE, LINECALLSTATE_OFFERING, LINECALLSTATE_ONHOLD,
-    LINECALLSTATE_RINGBACK, LINECONNECTEDMODE_ACTIVE, LINECONNECTEDMODE_ACTIVEHELD, LINEDEVSTATUS,
-    LINEDEVSTATUSFLAGS_INSERVICE, LINEDISCONNECTMODE_CANCELLED, LINEDISCONNECTMODE_FORWARDED,
-    LINEDISCONNECTMODE_NORMAL, LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLSTATE,
-    LINEFORWARDMODE_UNCOND, LINEOFFERINGMODE_ACTIVE,
+    LINE_CALLINFO, LINE_REMOVE, LINEADDRESSSTATE_FORWARD, LINECALLINFOSTATE_CONNECTEDID,
+    LINECALLORIGIN_INTERNAL, LINECALLORIGIN_OUTBOUND, LINECALLPARTYID_ADDRESS,
+    LINECALLPARTYID_NAME, LINECALLREASON_DIRECT, LINECALLREASON_FWDUNCOND, LINECALLSTATE_CONNECTED,
+    LINECALLSTATE_DIALING, LINECALLSTATE_DIALTONE, LINECALLSTATE_DISCONNECTED, LINECALLSTATE_IDLE,
+    LINECALLSTATE_OFFERING, LINECALLSTATE_ONHOLD, LINECALLSTATE_RINGBACK, LINECONNECTEDMODE_ACTIVE,
+    LINECONNECTEDMODE_ACTIVEHELD, LINEDEVSTATUS, LINEDEVSTATUSFLAGS_INSERVICE,
+    LINEDISCONNECTMODE_CANCELLED, LINEDISCONNECTMODE_FORWARDED, LINEDISCONNECTMODE_NORMAL,
+    LINEERR_INVALCALLHANDLE, LINEERR_INVALCALLSTATE, LINEOFFERINGMODE_ACTIVE,
 };
 
 use crate::tapisrv::*;
@@ -157,20 +156,6 @@ struct Run {
     lines: Vec<Open>,
 }
 
-/// What LINECALLINFO says about a call.
-#[derive(Debug)]
-struct Info {
-    origin: u32,
-    reason: u32,
-    caller_flags: u32,
-    caller: String,
-    caller_name: String,
-    called: String,
-    connected: String,
-    connected_name: String,
-    redirecting: String,
-}
-
 impl Run {
     fn run(&mut self, path: &str, log_file: &Path) -> Result<(), String> {
         let tsp = Tsp::load(path)?;
@@ -201,23 +186,7 @@ impl Run {
         // A second start in the same process: the four lines are known at once, same ids.
         SHUT_DOWN.store(false, std::sync::atomic::Ordering::SeqCst);
         let tsp = Tsp::load(path)?;
-        let lines = start(&tsp, 300)?;
-        expect(
-            lines == 4,
-            format!("the restarted provider reported {lines} lines, expected 4"),
-        )?;
-        let mut again = Vec::new();
-        for device in 300..304 {
-            negotiate(&tsp, device)?;
-            again.push(line_caps(&tsp, device)?);
-        }
-        let mut before = ids;
-        before.sort();
-        again.sort();
-        expect(
-            again == before,
-            format!("permanent ids after a provider restart: {before:?} → {again:?}"),
-        )?;
+        second_start(&tsp, 300, &ids)?;
         shutdown(tsp)?;
         check_requests()?;
         println!("harness: {} callbacks checked", records().len());
@@ -232,21 +201,7 @@ impl Run {
             lines == 0,
             format!("a fresh provider reported {lines} lines"),
         )?;
-        let records = wait("LINE_CREATE for lines 201-204", |r| creates(r).len() == 4)?;
-        for (index, temp_id) in creates(&records).into_iter().enumerate() {
-            let device = 100 + index as u32;
-            let result = call!(
-                tsp,
-                "TSPI_providerCreateLineDevice",
-                fn(usize, u32),
-                temp_id,
-                device
-            );
-            expect(
-                result == 0,
-                format!("TSPI_providerCreateLineDevice gave {result:#x}"),
-            )?;
-        }
+        create_lines(tsp, 4, 100)?;
         let mut ids = Vec::new();
         for device in 100..104 {
             negotiate(tsp, device)?;
@@ -628,17 +583,8 @@ impl Run {
     /// lineForward of 201 to 203: the gateway confirms, calls ring at 203, cancelling ends it.
     fn forward(&mut self, tsp: &Tsp) -> Result<(), String> {
         let hd_line = self.line("201")?.hd_line;
-        // LINEFORWARDLIST with one unconditional forward to 203.
-        let mut list = vec![0_u8; 48];
-        list[0..4].copy_from_slice(&48_u32.to_le_bytes());
-        list[4..8].copy_from_slice(&1_u32.to_le_bytes());
-        list[8..12].copy_from_slice(&LINEFORWARDMODE_UNCOND.to_le_bytes());
-        list[24..28].copy_from_slice(&8_u32.to_le_bytes());
-        list[28..32].copy_from_slice(&40_u32.to_le_bytes());
-        for (index, unit) in wide("203").iter().enumerate() {
-            list[40 + index * 2..42 + index * 2].copy_from_slice(&unit.to_le_bytes());
-        }
-        self.forward_request(tsp, hd_line, list.as_ptr().cast())?;
+        let request = self.request();
+        forward(tsp, request, hd_line, Some("203"))?;
         wait("LINE_ADDRESSSTATE(FORWARD)", |r| {
             address_states(r, HT_201) == 1
         })?;
@@ -663,7 +609,8 @@ impl Run {
             state_events(r, ht_203, LINECALLSTATE_IDLE as usize) == 1
         })?;
         close_call(tsp, hd_203, ht_203)?;
-        self.forward_request(tsp, hd_line, ptr::null())?;
+        let request = self.request();
+        forward(tsp, request, hd_line, None)?;
         wait("LINE_ADDRESSSTATE(FORWARD) again", |r| {
             address_states(r, HT_201) == 2
         })?;
@@ -817,53 +764,8 @@ impl Run {
         let ht_call = self.next_made_call;
         self.next_made_call += 1;
         let request = self.request();
-        let destination = wide(to);
-        let mut hd_call = 0_usize;
-        creates_call(request, ht_call);
-        let result = call!(
-            tsp,
-            "TSPI_lineMakeCall",
-            fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-            request,
-            hd_line,
-            ht_call,
-            &mut hd_call,
-            destination.as_ptr(),
-            0,
-            ptr::null()
-        );
-        expect(
-            hd_call != 0,
-            "lineMakeCall filled lphdCall before returning",
-        )?;
-        async_request(&format!("lineMakeCall to {to}"), request, result, 0)?;
+        let hd_call = make_call(tsp, request, (hd_line, ht_call), to, 0)?;
         Ok((hd_call, ht_call, self.sim.placed()))
-    }
-
-    fn forward_request(
-        &mut self,
-        tsp: &Tsp,
-        hd_line: usize,
-        list: *const c_void,
-    ) -> Result<(), String> {
-        let request = self.request();
-        let mut consult = 0x5555_usize;
-        let result = call!(
-            tsp,
-            "TSPI_lineForward",
-            fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
-            request,
-            hd_line,
-            0,
-            0,
-            list,
-            0,
-            0x4_0000_0000,
-            &mut consult,
-            ptr::null()
-        );
-        expect(consult == 0, "lineForward leaves no consultation call")?;
-        async_request("lineForward", request, result, 0)
     }
 
     /// The `index`-th LINE_NEWCALL on a line (0-based), once it came.
@@ -932,102 +834,6 @@ fn wait_for_log(log_file: &Path, needle: &str, count: usize) -> Result<(), Strin
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(())
-}
-
-/// The LINE_CREATE temporary ids so far.
-fn creates(records: &[Record]) -> Vec<usize> {
-    records
-        .iter()
-        .filter_map(|x| match x {
-            Record::Event {
-                msg: LINE_CREATE,
-                p1,
-                p2,
-                ..
-            } if *p1 == H_PROVIDER => Some(*p2),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The line's name and permanent id; every size rule checked.
-fn line_caps(tsp: &Tsp, device: u32) -> Result<(String, u32), String> {
-    let (result, fixed) = dev_caps(tsp, device, 292);
-    expect(
-        result == 0,
-        format!("LINEDEVCAPS fixed size gave {result:#x}"),
-    )?;
-    check_sizes("LINEDEVCAPS (fixed)", &fixed)?;
-    let (result, caps) = dev_caps(tsp, device, dword(&fixed, 4) as usize + 16);
-    expect(result == 0, format!("LINEDEVCAPS gave {result:#x}"))?;
-    check_sizes("LINEDEVCAPS", &caps)?;
-    expect(
-        dword(&caps, 4) == dword(&caps, 8),
-        "everything fits: needed == used",
-    )?;
-    caps_of(&caps)
-}
-
-fn call_info(tsp: &Tsp, hd_call: usize) -> Result<Info, String> {
-    let mut buf = structure(2048);
-    let result = call!(
-        tsp,
-        "TSPI_lineGetCallInfo",
-        fn(usize, *mut c_void),
-        hd_call,
-        buf.as_mut_ptr().cast()
-    );
-    expect(result == 0, format!("LINECALLINFO gave {result:#x}"))?;
-    check_sizes("LINECALLINFO", &buf)?;
-    let info = buf.as_ptr().cast::<LINECALLINFO>();
-    macro_rules! read {
-        ($field:ident) => {
-            // SAFETY: `buf` holds a whole LINECALLINFO; packed fields are read unaligned.
-            unsafe { addr_of!((*info).$field).read_unaligned() }
-        };
-    }
-    let text = |size: u32, offset: u32| text_at(&buf, size, offset);
-    Ok(Info {
-        origin: read!(dwOrigin),
-        reason: read!(dwReason),
-        caller_flags: read!(dwCallerIDFlags),
-        caller: text(read!(dwCallerIDSize), read!(dwCallerIDOffset))?,
-        caller_name: text(read!(dwCallerIDNameSize), read!(dwCallerIDNameOffset))?,
-        called: text(read!(dwCalledIDSize), read!(dwCalledIDOffset))?,
-        connected: text(read!(dwConnectedIDSize), read!(dwConnectedIDOffset))?,
-        connected_name: text(read!(dwConnectedIDNameSize), read!(dwConnectedIDNameOffset))?,
-        redirecting: text(read!(dwRedirectingIDSize), read!(dwRedirectingIDOffset))?,
-    })
-}
-
-/// The forward destinations in LINEADDRESSSTATUS.
-fn forward_list(tsp: &Tsp, hd_line: usize) -> Result<Vec<String>, String> {
-    let mut status = structure(512);
-    let result = call!(
-        tsp,
-        "TSPI_lineGetAddressStatus",
-        fn(usize, u32, *mut c_void),
-        hd_line,
-        0,
-        status.as_mut_ptr().cast()
-    );
-    expect(result == 0, format!("LINEADDRESSSTATUS gave {result:#x}"))?;
-    check_sizes("LINEADDRESSSTATUS", &status)?;
-    let address_status = status.as_ptr().cast::<LINEADDRESSSTATUS>();
-    // SAFETY: a whole LINEADDRESSSTATUS, read unaligned.
-    let (entries, offset) = unsafe {
-        (
-            addr_of!((*address_status).dwForwardNumEntries).read_unaligned() as usize,
-            addr_of!((*address_status).dwForwardOffset).read_unaligned() as usize,
-        )
-    };
-    (0..entries)
-        .map(|entry| {
-            // LINEFORWARD: six DWORDs, the destination's size and offset last.
-            let at = offset + entry * 24;
-            text_at(&status, dword(&status, at + 16), dword(&status, at + 20))
-        })
-        .collect()
 }
 
 fn dev_status_in_service(tsp: &Tsp, hd_line: usize) -> Result<bool, String> {

@@ -7,9 +7,7 @@ use std::net::TcpStream;
 use std::ptr::{self, addr_of};
 use std::sync::atomic::Ordering;
 
-use windows_sys::Win32::Devices::Tapi::{
-    LINEADDRESSCAPS, LINEADDRESSSTATUS, LINECALLINFO, LINECALLSTATUS,
-};
+use windows_sys::Win32::Devices::Tapi::{LINEADDRESSCAPS, LINECALLSTATUS};
 
 use crate::tapisrv::*;
 
@@ -115,52 +113,7 @@ fn first_run(tsp: &Tsp, control: &mut Control) -> Result<Opened, String> {
         format!("a fresh provider reported {lines} lines"),
     )?;
     // The device list arrives: one LINE_CREATE per line on the create procedure.
-    let records = wait("LINE_CREATE for lines 201-203", |r| {
-        r.iter()
-            .filter(|x| {
-                matches!(
-                    x,
-                    Record::Event {
-                        msg: LINE_CREATE,
-                        ..
-                    }
-                )
-            })
-            .count()
-            == 3
-    })?;
-    let mut device = 103;
-    for record in &records {
-        if let Record::Event {
-            msg: LINE_CREATE,
-            p1,
-            p2,
-            ht_line,
-            ht_call,
-        } = record
-        {
-            expect(
-                *p1 == H_PROVIDER,
-                format!("LINE_CREATE carries hProvider {p1:#x}"),
-            )?;
-            expect(
-                *ht_line == 0 && *ht_call == 0,
-                "LINE_CREATE has no line or call",
-            )?;
-            let result = call!(
-                tsp,
-                "TSPI_providerCreateLineDevice",
-                fn(usize, u32),
-                *p2,
-                device
-            );
-            expect(
-                result == 0,
-                format!("TSPI_providerCreateLineDevice returned {result:#x}"),
-            )?;
-            device += 1;
-        }
-    }
+    create_lines(tsp, 3, 103)?;
     let mut permanent_ids = Vec::new();
     let mut line_201 = None;
     for device in 103..106 {
@@ -331,40 +284,18 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
         ),
     )?;
 
-    let mut info = structure(1024);
-    let result = call!(
-        tsp,
-        "TSPI_lineGetCallInfo",
-        fn(usize, *mut c_void),
-        hd_call,
-        info.as_mut_ptr().cast()
-    );
-    expect(result == 0, format!("LINECALLINFO gave {result:#x}"))?;
-    check_sizes("LINECALLINFO", &info)?;
-    let call_info = info.as_ptr().cast::<LINECALLINFO>();
-    // SAFETY: a whole LINECALLINFO, fields read unaligned.
-    let (h_line, flags, size, offset, origin) = unsafe {
-        (
-            addr_of!((*call_info).hLine).read_unaligned(),
-            addr_of!((*call_info).dwCallerIDFlags).read_unaligned(),
-            addr_of!((*call_info).dwCallerIDSize).read_unaligned(),
-            addr_of!((*call_info).dwCallerIDOffset).read_unaligned(),
-            addr_of!((*call_info).dwOrigin).read_unaligned(),
-        )
-    };
+    let info = call_info(tsp, hd_call)?;
     expect(
-        h_line == 0xA5A5_A5A5,
+        info.h_line == 0xA5A5_A5A5,
         "LINECALLINFO.hLine belongs to TAPI and stays",
     )?;
     expect(
-        flags & 0x8 != 0,
-        format!("caller id flags {flags:#x} lack ADDRESS"),
+        info.caller_flags & 0x8 != 0 && info.caller == "+4930123456",
+        format!("caller id: {info:?}"),
     )?;
-    let caller = text_at(&info, size, offset)?;
-    expect(caller == "+4930123456", format!("caller id {caller:?}"))?;
     expect(
-        origin == 0x4,
-        format!("origin {origin:#x}, expected EXTERNAL"),
+        info.origin == 0x4,
+        format!("origin {:#x}, expected EXTERNAL", info.origin),
     )?;
     call_info_too_small(tsp, hd_call)?;
 
@@ -424,26 +355,7 @@ fn incoming_call(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(),
 
 fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     let ht_call = 0x3_0000_0001_usize;
-    let mut hd_call = 0_usize;
-    let destination = wide("202");
-    creates_call(21, ht_call);
-    let result = call!(
-        tsp,
-        "TSPI_lineMakeCall",
-        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        21,
-        hd_line,
-        ht_call,
-        &mut hd_call,
-        destination.as_ptr(),
-        0,
-        ptr::null()
-    );
-    expect(
-        hd_call != 0,
-        "lineMakeCall filled lphdCall before returning",
-    )?;
-    async_request("lineMakeCall", 21, result, 0)?;
+    let hd_call = make_call(tsp, 21, (hd_line, ht_call), "202", 0)?;
     let records = wait("CONNECTED of the made call", |r| {
         state_events(r, ht_call, CONNECTED) == 1
     })?;
@@ -473,28 +385,7 @@ fn outgoing_call(tsp: &Tsp, hd_line: usize) -> Result<(), String> {
     })?;
     close_call(tsp, hd_call, ht_call)?;
 
-    let refused_destination = wide("999");
-    let mut hd_refused = 0_usize;
-    creates_call(23, ht_call + 1);
-    let result = call!(
-        tsp,
-        "TSPI_lineMakeCall",
-        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        23,
-        hd_line,
-        ht_call + 1,
-        &mut hd_refused,
-        refused_destination.as_ptr(),
-        0,
-        ptr::null()
-    );
-    async_request(
-        "lineMakeCall to an invalid number",
-        23,
-        result,
-        lineerr(0x8000_0010),
-    )?;
-    Ok(())
+    make_call(tsp, 23, (hd_line, ht_call + 1), "999", lineerr(0x8000_0010)).map(drop)
 }
 
 fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Result<(), String> {
@@ -539,34 +430,7 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
     })?;
     close_call(tsp, hd_call, ht_call)?;
 
-    // lineForward: LINEFORWARDLIST with one unconditional forward to 300.
-    let mut list = vec![0_u8; 8 + 32 + 8];
-    let total = list.len() as u32;
-    list[0..4].copy_from_slice(&total.to_le_bytes());
-    list[4..8].copy_from_slice(&1_u32.to_le_bytes());
-    list[8..12].copy_from_slice(&1_u32.to_le_bytes()); // LINEFORWARDMODE_UNCOND
-    list[8 + 16..8 + 20].copy_from_slice(&8_u32.to_le_bytes()); // dwDestAddressSize
-    list[8 + 20..8 + 24].copy_from_slice(&40_u32.to_le_bytes()); // dwDestAddressOffset
-    for (index, unit) in wide("300").iter().enumerate() {
-        list[40 + index * 2..42 + index * 2].copy_from_slice(&unit.to_le_bytes());
-    }
-    let mut consult = 0x5555_usize;
-    let result = call!(
-        tsp,
-        "TSPI_lineForward",
-        fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
-        41,
-        hd_line,
-        0,
-        0,
-        list.as_ptr().cast(),
-        0,
-        0x4_0000_0000,
-        &mut consult,
-        ptr::null()
-    );
-    expect(consult == 0, "lineForward leaves no consultation call")?;
-    async_request("lineForward", 41, result, 0)?;
+    forward(tsp, 41, hd_line, Some("300"))?;
     wait("LINE_ADDRESSSTATE FORWARD", |r| {
         r.iter().any(|x| {
             matches!(
@@ -580,52 +444,9 @@ fn transfer_and_forward(tsp: &Tsp, control: &mut Control, hd_line: usize) -> Res
             )
         })
     })?;
-    let mut status = structure(512);
-    let result = call!(
-        tsp,
-        "TSPI_lineGetAddressStatus",
-        fn(usize, u32, *mut c_void),
-        hd_line,
-        0,
-        status.as_mut_ptr().cast()
-    );
-    check_sizes("LINEADDRESSSTATUS", &status)?;
-    let address_status = status.as_ptr().cast::<LINEADDRESSSTATUS>();
-    // SAFETY: a whole LINEADDRESSSTATUS, read unaligned.
-    let (entries, offset) = unsafe {
-        (
-            addr_of!((*address_status).dwForwardNumEntries).read_unaligned(),
-            addr_of!((*address_status).dwForwardOffset).read_unaligned() as usize,
-        )
-    };
-    expect(
-        result == 0 && entries == 1,
-        format!("LINEADDRESSSTATUS gave {result:#x} with {entries} forwards"),
-    )?;
-    let destination = text_at(
-        &status,
-        dword(&status, offset + 16),
-        dword(&status, offset + 20),
-    )?;
-    expect(
-        destination == "300",
-        format!("forward destination {destination:?}"),
-    )?;
-    let result = call!(
-        tsp,
-        "TSPI_lineForward",
-        fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
-        42,
-        hd_line,
-        0,
-        0,
-        ptr::null(),
-        0,
-        0,
-        ptr::null_mut(),
-        ptr::null()
-    );
-    async_request("lineForward (cancel)", 42, result, 0)
+    let found = forward_list(tsp, hd_line)?;
+    expect(found == ["300"], format!("forwards {found:?}"))?;
+    forward(tsp, 42, hd_line, None)
 }
 
 /// Two calls at line 201 as TAPI applications set up a transfer or conference (the
@@ -650,22 +471,7 @@ fn consultation(
     async_request("lineHold", request + 2, result, 0)?;
     wait("ONHOLD", |r| state_events(r, ht_held, ONHOLD) == 1)?;
     let ht_consult = 0x3_0000_0000 + request as usize;
-    let mut hd_consult = 0_usize;
-    let destination = wide("202");
-    creates_call(request + 3, ht_consult);
-    let result = call!(
-        tsp,
-        "TSPI_lineMakeCall",
-        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
-        request + 3,
-        hd_line,
-        ht_consult,
-        &mut hd_consult,
-        destination.as_ptr(),
-        0,
-        ptr::null()
-    );
-    async_request("lineMakeCall (consultation)", request + 3, result, 0)?;
+    let hd_consult = make_call(tsp, request + 3, (hd_line, ht_consult), "202", 0)?;
     wait("CONNECTED consultation call", |r| {
         state_events(r, ht_consult, CONNECTED) == 1
     })?;
@@ -841,23 +647,5 @@ fn bad_requests(tsp: &Tsp, device: u32, hd_line: usize) -> Result<(), String> {
 }
 
 fn second_run(tsp: &Tsp, first: &Opened) -> Result<(), String> {
-    let lines = start(tsp, 200)?;
-    expect(
-        lines == 3,
-        format!("the restarted provider reported {lines} lines, expected the 3 known ones"),
-    )?;
-    let mut ids = Vec::new();
-    for device in 200..203 {
-        negotiate(tsp, device)?;
-        let (result, caps) = dev_caps(tsp, device, 2048);
-        expect(result == 0, format!("LINEDEVCAPS gave {result:#x}"))?;
-        ids.push(caps_of(&caps)?);
-    }
-    let mut before = first.permanent_ids.clone();
-    before.sort();
-    ids.sort();
-    expect(
-        ids == before,
-        format!("permanent line ids changed: {before:?} → {ids:?}"),
-    )
+    second_start(tsp, 200, &first.permanent_ids)
 }

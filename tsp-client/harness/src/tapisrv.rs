@@ -11,9 +11,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Devices::Tapi::{
-    LINEDEVCAPS, LINEERR_ALLOCATED, LINEERR_BADDEVICEID, LINEERR_INVALADDRESS,
-    LINEERR_INVALADDRESSID, LINEERR_INVALCALLHANDLE, LINEERR_INVALLINEHANDLE, LINEERR_INVALPOINTER,
-    LINEERR_STRUCTURETOOSMALL,
+    LINEADDRESSSTATUS, LINECALLINFO, LINEDEVCAPS, LINEERR_ALLOCATED, LINEERR_BADDEVICEID,
+    LINEERR_INVALADDRESS, LINEERR_INVALADDRESSID, LINEERR_INVALCALLHANDLE, LINEERR_INVALLINEHANDLE,
+    LINEERR_INVALPOINTER, LINEERR_STRUCTURETOOSMALL, LINEFORWARDMODE_UNCOND,
 };
 use windows_sys::Win32::Foundation::{FreeLibrary, HMODULE, LocalFree};
 use windows_sys::Win32::Security::Cryptography::{
@@ -668,6 +668,266 @@ pub(crate) fn call_info_too_small(tsp: &Tsp, hd_call: usize) -> Result<(), Strin
         result == lineerr(LINEERR_STRUCTURETOOSMALL),
         format!("LINECALLINFO of 100 bytes gave {result:#x}"),
     )
+}
+
+/// lineMakeCall of `to` on the line `hd_line` as TAPI's call `ht_call`: the request returns
+/// its id with the provider's handle filled in, and completes with `expected`. Returns the
+/// provider's handle.
+pub(crate) fn make_call(
+    tsp: &Tsp,
+    request: u32,
+    (hd_line, ht_call): (usize, usize),
+    to: &str,
+    expected: i32,
+) -> Result<usize, String> {
+    let destination = wide(to);
+    let mut hd_call = 0_usize;
+    creates_call(request, ht_call);
+    let result = call!(
+        tsp,
+        "TSPI_lineMakeCall",
+        fn(u32, usize, usize, *mut usize, *const u16, u32, *const c_void),
+        request,
+        hd_line,
+        ht_call,
+        &mut hd_call,
+        destination.as_ptr(),
+        0,
+        ptr::null()
+    );
+    expect(
+        hd_call != 0,
+        "lineMakeCall filled lphdCall before returning",
+    )?;
+    async_request(&format!("lineMakeCall to {to}"), request, result, expected)?;
+    Ok(hd_call)
+}
+
+/// What LINECALLINFO says about a call.
+#[derive(Debug)]
+pub(crate) struct Info {
+    /// TAPI's own field, which the provider must leave alone.
+    pub(crate) h_line: u32,
+    pub(crate) origin: u32,
+    pub(crate) reason: u32,
+    pub(crate) caller_flags: u32,
+    pub(crate) caller: String,
+    pub(crate) caller_name: String,
+    pub(crate) called: String,
+    pub(crate) connected: String,
+    pub(crate) connected_name: String,
+    pub(crate) redirecting: String,
+}
+
+/// LINECALLINFO of a call, every size rule checked.
+pub(crate) fn call_info(tsp: &Tsp, hd_call: usize) -> Result<Info, String> {
+    let mut buf = structure(2048);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetCallInfo",
+        fn(usize, *mut c_void),
+        hd_call,
+        buf.as_mut_ptr().cast()
+    );
+    expect(result == 0, format!("LINECALLINFO gave {result:#x}"))?;
+    check_sizes("LINECALLINFO", &buf)?;
+    let info = buf.as_ptr().cast::<LINECALLINFO>();
+    macro_rules! read {
+        ($field:ident) => {
+            // SAFETY: `buf` holds a whole LINECALLINFO; packed fields are read unaligned.
+            unsafe { addr_of!((*info).$field).read_unaligned() }
+        };
+    }
+    let text = |size: u32, offset: u32| text_at(&buf, size, offset);
+    Ok(Info {
+        h_line: read!(hLine),
+        origin: read!(dwOrigin),
+        reason: read!(dwReason),
+        caller_flags: read!(dwCallerIDFlags),
+        caller: text(read!(dwCallerIDSize), read!(dwCallerIDOffset))?,
+        caller_name: text(read!(dwCallerIDNameSize), read!(dwCallerIDNameOffset))?,
+        called: text(read!(dwCalledIDSize), read!(dwCalledIDOffset))?,
+        connected: text(read!(dwConnectedIDSize), read!(dwConnectedIDOffset))?,
+        connected_name: text(read!(dwConnectedIDNameSize), read!(dwConnectedIDNameOffset))?,
+        redirecting: text(read!(dwRedirectingIDSize), read!(dwRedirectingIDOffset))?,
+    })
+}
+
+/// The LINE_CREATE temporary ids so far.
+pub(crate) fn creates(records: &[Record]) -> Vec<usize> {
+    records
+        .iter()
+        .filter_map(|x| match x {
+            Record::Event {
+                msg: LINE_CREATE,
+                p1,
+                p2,
+                ..
+            } if *p1 == H_PROVIDER => Some(*p2),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The line's name and permanent id; every size rule checked.
+pub(crate) fn line_caps(tsp: &Tsp, device: u32) -> Result<(String, u32), String> {
+    let (result, fixed) = dev_caps(tsp, device, 292);
+    expect(
+        result == 0,
+        format!("LINEDEVCAPS fixed size gave {result:#x}"),
+    )?;
+    check_sizes("LINEDEVCAPS (fixed)", &fixed)?;
+    let (result, caps) = dev_caps(tsp, device, dword(&fixed, 4) as usize + 16);
+    expect(result == 0, format!("LINEDEVCAPS gave {result:#x}"))?;
+    check_sizes("LINEDEVCAPS", &caps)?;
+    expect(
+        dword(&caps, 4) == dword(&caps, 8),
+        "everything fits: needed == used",
+    )?;
+    caps_of(&caps)
+}
+
+/// Waits for `count` LINE_CREATEs on the create procedure and numbers the lines from `base`
+/// with TSPI_providerCreateLineDevice, in the order they came.
+pub(crate) fn create_lines(tsp: &Tsp, count: usize, base: u32) -> Result<(), String> {
+    let records = wait(&format!("{count} LINE_CREATE"), |r| {
+        creates(r).len() == count
+    })?;
+    for record in &records {
+        if let Record::Event {
+            msg: LINE_CREATE,
+            ht_line,
+            ht_call,
+            p1,
+            ..
+        } = record
+        {
+            expect(
+                *p1 == H_PROVIDER && *ht_line == 0 && *ht_call == 0,
+                format!("LINE_CREATE carries hProvider and no line or call: {record:?}"),
+            )?;
+        }
+    }
+    for (index, temp_id) in creates(&records).into_iter().enumerate() {
+        let result = call!(
+            tsp,
+            "TSPI_providerCreateLineDevice",
+            fn(usize, u32),
+            temp_id,
+            base + index as u32
+        );
+        expect(
+            result == 0,
+            format!("TSPI_providerCreateLineDevice gave {result:#x}"),
+        )?;
+    }
+    Ok(())
+}
+
+/// A provider started again in the same process reports the lines it knows at once, numbered
+/// from `base`, with the names and permanent ids of `known`.
+pub(crate) fn second_start(tsp: &Tsp, base: u32, known: &[(String, u32)]) -> Result<(), String> {
+    let lines = start(tsp, base)?;
+    expect(
+        lines as usize == known.len(),
+        format!(
+            "the restarted provider reported {lines} lines, expected {}",
+            known.len()
+        ),
+    )?;
+    let mut now = Vec::new();
+    for device in base..base + lines {
+        negotiate(tsp, device)?;
+        now.push(line_caps(tsp, device)?);
+    }
+    let mut before = known.to_vec();
+    before.sort();
+    now.sort();
+    expect(
+        now == before,
+        format!("permanent line ids after a provider restart: {before:?} → {now:?}"),
+    )
+}
+
+/// The forward destinations in LINEADDRESSSTATUS.
+pub(crate) fn forward_list(tsp: &Tsp, hd_line: usize) -> Result<Vec<String>, String> {
+    let mut status = structure(512);
+    let result = call!(
+        tsp,
+        "TSPI_lineGetAddressStatus",
+        fn(usize, u32, *mut c_void),
+        hd_line,
+        0,
+        status.as_mut_ptr().cast()
+    );
+    expect(result == 0, format!("LINEADDRESSSTATUS gave {result:#x}"))?;
+    check_sizes("LINEADDRESSSTATUS", &status)?;
+    let address_status = status.as_ptr().cast::<LINEADDRESSSTATUS>();
+    // SAFETY: a whole LINEADDRESSSTATUS, read unaligned.
+    let (entries, offset) = unsafe {
+        (
+            addr_of!((*address_status).dwForwardNumEntries).read_unaligned() as usize,
+            addr_of!((*address_status).dwForwardOffset).read_unaligned() as usize,
+        )
+    };
+    (0..entries)
+        .map(|entry| {
+            // LINEFORWARD: six DWORDs, the destination's size and offset last.
+            let at = offset + entry * 24;
+            text_at(&status, dword(&status, at + 16), dword(&status, at + 20))
+        })
+        .collect()
+}
+
+/// lineForward of the line's address: everything unconditionally to `to`, or (`None`) every
+/// forwarding cancelled, with NULL for the consultation call TAPI need not get.
+pub(crate) fn forward(
+    tsp: &Tsp,
+    request: u32,
+    hd_line: usize,
+    to: Option<&str>,
+) -> Result<(), String> {
+    // LINEFORWARDLIST: dwTotalSize, dwNumEntries, one LINEFORWARD (six DWORDs, the
+    // destination's size and offset last), then the destination at offset 40.
+    let list = to.map(|to| {
+        let text: Vec<u8> = wide(to)
+            .iter()
+            .flat_map(|unit| unit.to_le_bytes())
+            .collect();
+        let mut list = vec![0_u8; 40];
+        list[8..12].copy_from_slice(&LINEFORWARDMODE_UNCOND.to_le_bytes());
+        list[24..28].copy_from_slice(&(text.len() as u32).to_le_bytes());
+        list[28..32].copy_from_slice(&40_u32.to_le_bytes());
+        list.extend(text);
+        let total = list.len() as u32;
+        list[0..4].copy_from_slice(&total.to_le_bytes());
+        list[4..8].copy_from_slice(&1_u32.to_le_bytes());
+        list
+    });
+    let mut consult = 0x5555_usize;
+    let result = call!(
+        tsp,
+        "TSPI_lineForward",
+        fn(u32, usize, u32, u32, *const c_void, u32, usize, *mut usize, *const c_void),
+        request,
+        hd_line,
+        0,
+        0,
+        list.as_ref()
+            .map_or(ptr::null(), |list| list.as_ptr().cast()),
+        0,
+        0x4_0000_0000,
+        if list.is_some() {
+            &mut consult
+        } else {
+            ptr::null_mut()
+        },
+        ptr::null()
+    );
+    if list.is_some() {
+        expect(consult == 0, "lineForward leaves no consultation call")?;
+    }
+    async_request("lineForward", request, result, 0)
 }
 
 /// Waits until `done` holds for the records.
