@@ -508,9 +508,12 @@ impl Link {
                     }
                 }
                 () = shutdown.cancelled() => {
-                    for handle in handles.values() {
-                        let _ = client.user_end(*handle).await;
-                    }
+                    let monitored: Vec<i32> = handles.values().copied().collect();
+                    futures_util::stream::iter(monitored)
+                        .map(|handle| client.user_end(handle))
+                        .buffer_unordered(LINES_IN_FLIGHT)
+                        .for_each(|_| async {})
+                        .await;
                     let _ = client.end(session.handle).await;
                     return Ok(());
                 }
