@@ -354,26 +354,25 @@ impl Calls {
 
     /// The legs of a call.
     fn call_legs(&self, call: &CallId) -> impl Iterator<Item = &Leg> + '_ {
-        self.calls
-            .get(call)
-            .into_iter()
-            .flat_map(|entry| entry.legs.iter())
-            .filter_map(|handle| self.legs.get(handle))
+        self.resolve(self.calls.get(call).map(|entry| &entry.legs))
     }
 
     /// The legs at a line.
     fn line_legs(&self, line: &DeviceId) -> impl Iterator<Item = &Leg> + '_ {
-        self.by_line
-            .get(line)
-            .into_iter()
-            .flatten()
-            .filter_map(|handle| self.legs.get(handle))
+        self.resolve(self.by_line.get(line))
     }
 
     /// The legs that report a `conf` GUID.
     fn conf_legs(&self, conf: &str) -> impl Iterator<Item = &Leg> + '_ {
-        self.by_conf
-            .get(conf)
+        self.resolve(self.by_conf.get(conf))
+    }
+
+    /// The legs an index entry names.
+    fn resolve<'a, I>(&'a self, handles: Option<I>) -> impl Iterator<Item = &'a Leg> + 'a
+    where
+        I: IntoIterator<Item = &'a LegHandle> + 'a,
+    {
+        handles
             .into_iter()
             .flatten()
             .filter_map(|handle| self.legs.get(handle))

@@ -378,17 +378,14 @@ impl Bridge {
                 if old == new {
                     continue;
                 }
-                events.push(DeviceEvent {
-                    device: line.device.clone(),
-                    call: None,
-                    local: LocalState::Null,
-                    conf: None,
-                    kind: EventKind::Forwarding {
+                events.push(line_event(
+                    &line.device,
+                    EventKind::Forwarding {
                         kind,
                         on: new.is_some(),
                         to: new.cloned(),
                     },
-                });
+                ));
             }
             Arc::make_mut(line).forwards = forwards.clone();
             calls.touch_line(device);
@@ -625,27 +622,21 @@ impl Bridge {
             line.registered = registered;
             if line.in_service != in_service {
                 line.in_service = in_service;
-                events.push(DeviceEvent {
-                    device: line.device.clone(),
-                    call: None,
-                    local: LocalState::Null,
-                    conf: None,
-                    kind: if in_service {
+                events.push(line_event(
+                    &line.device,
+                    if in_service {
                         EventKind::BackInService
                     } else {
                         EventKind::OutOfService
                     },
-                });
+                ));
             }
             if dnd_changes {
                 line.dnd = dnd;
-                events.push(DeviceEvent {
-                    device: line.device.clone(),
-                    call: None,
-                    local: LocalState::Null,
-                    conf: None,
-                    kind: EventKind::DoNotDisturb { on: dnd },
-                });
+                events.push(line_event(
+                    &line.device,
+                    EventKind::DoNotDisturb { on: dnd },
+                ));
             }
         }
         events
@@ -661,6 +652,17 @@ impl Line {
             LineKind::Device(hw) => Some((self.device.clone(), Some(hw.clone()))),
             LineKind::Presence => None,
         }
+    }
+}
+
+/// An event at a line outside any call.
+fn line_event(device: &DeviceId, kind: EventKind) -> DeviceEvent {
+    DeviceEvent {
+        device: device.clone(),
+        call: None,
+        local: LocalState::Null,
+        conf: None,
+        kind,
     }
 }
 
