@@ -1,6 +1,7 @@
 //! Throughput of the codec on the two messages a gateway handles most: a typical
-//! `DeliveredEvent` (about 600 bytes) and a `MakeCall` request. Criterion prints the figures
-//! as elements (messages) per second.
+//! `DeliveredEvent` (about 600 bytes) and a `MakeCall` request, and the fan-out path (an
+//! event framed per monitor from a template instead of encoded again). Criterion prints the
+//! figures as elements (messages) per second.
 
 // Benchmarks are built by the current toolchain only, never by the Rust 1.63 Windows build.
 #![allow(clippy::incompatible_msrv)]
@@ -84,6 +85,24 @@ fn codec(c: &mut Criterion) {
             out.clear();
             frame::encode_event_frame(&monitor, black_box(&event), &edition, &mut out).unwrap();
         })
+    });
+    // Fan-out: one event to many monitors costs one template plus a copy per monitor.
+    let template = frame::EventTemplate::new(&full_event, &edition).unwrap();
+    group.bench_function("frame full DeliveredEvent from a template", |b| {
+        b.iter(|| {
+            out.clear();
+            template.write_frame(black_box(&monitor), &mut out).unwrap();
+        })
+    });
+    group.bench_function("encode full DeliveredEvent (framed)", |b| {
+        b.iter(|| {
+            out.clear();
+            frame::encode_event_frame(&monitor, black_box(&full_event), &edition, &mut out)
+                .unwrap();
+        })
+    });
+    group.bench_function("template of full DeliveredEvent", |b| {
+        b.iter(|| frame::EventTemplate::new(black_box(&full_event), &edition).unwrap())
     });
     group.bench_function("decode MakeCall", |b| {
         b.iter(|| Message::decode(black_box(&make_call_bytes)).unwrap())

@@ -715,13 +715,28 @@ pub fn encode_event(
     edition: &Edition,
     out: &mut Vec<u8>,
 ) {
+    write_event(event, edition, monitor_cross_ref_id.as_str(), out);
+}
+
+/// Appends the event document with `cross_ref` as the text of `monitorCrossRefID`; returns
+/// the offset in `out` where that text starts, so a template can splice other ids in there.
+pub(crate) fn write_event(
+    event: &Event,
+    edition: &Edition,
+    cross_ref: &str,
+    out: &mut Vec<u8>,
+) -> usize {
     let name = event.name();
     let mut writer = Writer::new(out, edition.is_ed6());
     writer.declaration();
     writer.open_start(name);
     writer.attribute("xmlns", edition.namespace());
     writer.open_end();
-    monitor_cross_ref_id.write(&mut writer, "monitorCrossRefID");
+    writer.open("monitorCrossRefID");
+    let at = writer.len();
+    writer.escaped(cross_ref);
+    writer.close("monitorCrossRefID");
     event.write_body(&mut writer);
     writer.close(name);
+    at
 }

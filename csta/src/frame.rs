@@ -9,9 +9,10 @@
 
 use crate::edition::Edition;
 use crate::error::FrameError;
-use crate::events::{Event, encode_event};
+use crate::events::{Event, encode_event, write_event};
 use crate::ids::{InvokeId, MonitorCrossRefId};
 use crate::message::Message;
+use crate::xml::Writer;
 
 /// Length of the frame header.
 pub const HEADER_LEN: usize = 8;
@@ -110,6 +111,55 @@ pub fn encode_event_frame(
     patch(start, InvokeId::EVENT, out)
 }
 
+/// An event encoded once, framed for any number of monitors.
+///
+/// The document of an event differs between the monitors it goes to only in the text of
+/// `monitorCrossRefID` (and the frame length), so a server that fans one event out to many
+/// monitors encodes it once per edition and copies bytes per monitor:
+/// [`EventTemplate::write_frame`] produces exactly what [`encode_event_frame`] does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventTemplate {
+    /// The document with an empty `monitorCrossRefID`.
+    body: Vec<u8>,
+    /// Where the cross-reference id's text goes in `body`.
+    split: usize,
+}
+
+impl EventTemplate {
+    /// Encodes `event` in the namespace of `edition`. Fails when the document is too large for
+    /// a frame even without an id.
+    pub fn new(event: &Event, edition: &Edition) -> Result<Self, FrameError> {
+        let mut body = Vec::with_capacity(1024);
+        let split = write_event(event, edition, "", &mut body);
+        frame_len(body.len())?;
+        body.shrink_to_fit();
+        Ok(Self { body, split })
+    }
+
+    /// Appends the frame of the event for `monitor_cross_ref_id` with invoke id 9999. Fails
+    /// when the id makes the document too large for a frame; `out` is then left as it was.
+    pub fn write_frame(
+        &self,
+        monitor_cross_ref_id: &MonitorCrossRefId,
+        out: &mut Vec<u8>,
+    ) -> Result<(), FrameError> {
+        let start = out.len();
+        let id = monitor_cross_ref_id.as_str();
+        out.reserve(HEADER_LEN + self.body.len() + id.len());
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        out.extend_from_slice(&self.body[..self.split]);
+        // The edition flag only matters for event fields, which are already written.
+        Writer::new(out, false).escaped(id);
+        out.extend_from_slice(&self.body[self.split..]);
+        patch(start, InvokeId::EVENT, out)
+    }
+
+    /// The length of the document without an id, in bytes.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+}
+
 fn frame_len(body_len: usize) -> Result<usize, FrameError> {
     if body_len > MAX_BODY_LEN {
         return Err(FrameError::BodyTooLarge {
@@ -200,6 +250,72 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((empty.body, empty.len), (&b""[..], 8));
+    }
+
+    /// A forwarding event whose private data is `padding` bytes long.
+    fn forwarding(padding: usize) -> Event {
+        use crate::events::ForwardingEvent;
+        use crate::ids::DeviceId;
+        use crate::types::{DeviceRef, Extensions, ForwardingType, RawXml};
+        Event::Forwarding(ForwardingEvent {
+            device: DeviceRef::Identifier(DeviceId::new("201").unwrap()),
+            forwarding_type: Some(ForwardingType::ForwardImmediate),
+            forward_status: true,
+            forward_to: Some(DeviceId::new("202").unwrap()),
+            forward_default: None,
+            ring_count: None,
+            ring_duration: None,
+            extensions: Some(Extensions::private(
+                RawXml::new(format!("<a>{}</a>", "x".repeat(padding))).unwrap(),
+            )),
+        })
+    }
+
+    #[test]
+    fn templates_frame_like_the_encoder_for_any_id() {
+        let event = forwarding(3);
+        for edition in Edition::STANDARD {
+            let template = EventTemplate::new(&event, &edition).unwrap();
+            for id in ["1", "1169730059", "a<b&\"c>", "caf\u{e9}"] {
+                let id = MonitorCrossRefId::new(id).unwrap();
+                let mut expected = vec![7];
+                encode_event_frame(&id, &event, &edition, &mut expected).unwrap();
+                let mut spliced = vec![7];
+                template.write_frame(&id, &mut spliced).unwrap();
+                assert_eq!(spliced, expected, "{edition:?} {id}");
+                assert!(template.body_len() < expected.len() - 1 - HEADER_LEN);
+            }
+        }
+    }
+
+    #[test]
+    fn templates_refuse_ids_that_overflow_the_frame() {
+        let small = EventTemplate::new(&forwarding(3), &Edition::Ed3).unwrap();
+        let padding = MAX_BODY_LEN - small.body_len() - 3;
+        let event = forwarding(3 + padding);
+        let template = EventTemplate::new(&event, &Edition::Ed3).unwrap();
+        assert_eq!(template.body_len(), MAX_BODY_LEN - 3);
+        let mut out = vec![1, 2];
+        template
+            .write_frame(&MonitorCrossRefId::new("123").unwrap(), &mut out)
+            .unwrap();
+        assert_eq!(out.len(), 2 + MAX_FRAME_LEN);
+        let mut out = vec![1, 2];
+        assert_eq!(
+            template.write_frame(&MonitorCrossRefId::new("1234").unwrap(), &mut out),
+            Err(FrameError::BodyTooLarge {
+                len: MAX_BODY_LEN + 1,
+                max: MAX_BODY_LEN
+            })
+        );
+        assert_eq!(out, [1, 2]);
+        assert_eq!(
+            EventTemplate::new(&forwarding(3 + padding + 4), &Edition::Ed3),
+            Err(FrameError::BodyTooLarge {
+                len: MAX_BODY_LEN + 1,
+                max: MAX_BODY_LEN
+            })
+        );
     }
 
     #[test]

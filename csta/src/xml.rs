@@ -454,6 +454,11 @@ impl<'o> Writer<'o> {
         self.ed6
     }
 
+    /// Bytes in the output so far.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// The XML declaration every document starts with.
     pub(crate) fn declaration(&mut self) {
         self.out

@@ -223,3 +223,49 @@ fn every_call_event_names_its_connection_and_every_feature_event_none() {
         "a transfer is about the call that survives"
     );
 }
+
+#[test]
+fn event_templates_splice_any_monitor_into_every_event_and_edition() {
+    let mut every_edition = Edition::STANDARD.to_vec();
+    for base in [2, 3] {
+        for level in 1..=15 {
+            every_edition.push(Edition::Avaya(AvayaProtocol::new(base, level).unwrap()));
+        }
+    }
+    let ids =
+        ["1", "4294967295", "mon&<1>", "caf\u{e9}"].map(|id| MonitorCrossRefId::new(id).unwrap());
+    let mut events = 0;
+    for message in every_message() {
+        let Message::Event(sample) = message else {
+            continue;
+        };
+        events += 1;
+        for edition in &every_edition {
+            let template = csta::frame::EventTemplate::new(&sample.event, edition).unwrap();
+            for id in &ids {
+                let mut spliced = Vec::new();
+                template.write_frame(id, &mut spliced).unwrap();
+                let mut encoded = Vec::new();
+                csta::frame::encode_event_frame(id, &sample.event, edition, &mut encoded).unwrap();
+                assert_eq!(spliced, encoded, "{} {edition:?} {id}", sample.event.name());
+                let frame = csta::frame::decode(&spliced, csta::frame::MAX_FRAME_LEN)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(frame.len, spliced.len());
+                assert_eq!(frame.invoke_id, csta::InvokeId::EVENT);
+                let decoded = Message::decode(frame.body).unwrap();
+                assert_eq!(decoded.edition, Some(*edition));
+                assert_eq!(
+                    decoded.message,
+                    Message::Event(CstaEvent {
+                        monitor_cross_ref_id: id.clone(),
+                        event: sample.event.clone(),
+                    }),
+                    "{}",
+                    show(frame.body)
+                );
+            }
+        }
+    }
+    assert_eq!(events, 19, "every event type is spliced");
+}
