@@ -12,19 +12,23 @@
 //! no guard is ever held across an `.await` (enforced by `clippy.toml`). The map type never
 //! appears in a signature.
 //!
-//! The bus is a `tokio::sync::broadcast` channel: one shared ring buffer, a cursor per
-//! subscriber. A subscriber that falls behind by more than the capacity loses the oldest
-//! events and learns how many (`Lagged`), which the CSTA server reports to its client.
+//! The bus (see the `bus` module) hands each event only to the subscribers that watch its
+//! device, each through its own bounded queue: a subscriber that falls behind loses the
+//! deliveries that find its queue full and learns how many ([`Delivery::Lost`]), which the CSTA
+//! server reports to its client; nobody else waits for it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
-use tokio::sync::broadcast;
 
 use crate::bridge::{Bridge, CallSnapshot, Line};
 use crate::events::{CallId, DeviceEvent, DeviceId};
+
+mod bus;
+
+pub use bus::{Delivery, SharedEvent, Subscription};
 
 /// A line as published: the bridge's line plus the PBX it belongs to and its calls.
 ///
@@ -55,18 +59,6 @@ pub struct LinkStatus {
     pub last_error: Option<String>,
 }
 
-/// What the bus carries.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub enum Published {
-    /// An event at one device.
-    Device(DeviceEvent),
-    /// The set of lines of a PBX changed (lines added, removed or renamed).
-    LinesChanged {
-        /// The PBX system.
-        pbx: Arc<str>,
-    },
-}
-
 /// The registry handle; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Registry {
@@ -88,30 +80,30 @@ struct Inner {
     lines: DashMap<DeviceId, LineEntry>,
     calls: DashMap<CallId, (Arc<str>, CallSnapshot)>,
     links: DashMap<Arc<str>, LinkStatus>,
-    bus: broadcast::Sender<Arc<Published>>,
+    bus: Arc<bus::Bus>,
     published: AtomicU64,
     lines_version: AtomicU64,
 }
 
 impl Registry {
-    /// An empty registry whose bus keeps up to `capacity` events per subscriber.
+    /// An empty registry whose bus queues at most `capacity` deliveries per subscriber.
     pub fn new(capacity: usize) -> Self {
-        let (bus, _) = broadcast::channel(capacity.max(16));
         Self {
             inner: Arc::new(Inner {
                 lines: DashMap::new(),
                 calls: DashMap::new(),
                 links: DashMap::new(),
-                bus,
+                bus: Arc::new(bus::Bus::new(capacity)),
                 published: AtomicU64::new(0),
                 lines_version: AtomicU64::new(0),
             }),
         }
     }
 
-    /// Subscribes to every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
-        self.inner.bus.subscribe()
+    /// A subscription with a queue of `capacity` deliveries (at most the registry's); it
+    /// receives the events of the devices it watches from then on.
+    pub fn subscribe(&self, capacity: usize) -> Subscription {
+        Subscription::new(Arc::clone(&self.inner.bus), capacity)
     }
 
     /// Copies the given lines and calls from a PBX's bridge: lines and calls the bridge no
@@ -182,22 +174,29 @@ impl Registry {
         self.sync_from(pbx, bridge, &devices, &calls);
     }
 
-    /// Publishes events in order.
+    /// Publishes events in order, each to the subscribers that watch its device; never waits.
     pub fn publish(&self, events: impl IntoIterator<Item = DeviceEvent>) {
         for event in events {
             self.inner.published.fetch_add(1, Ordering::Relaxed);
-            // No subscriber is not an error: nobody monitors anything yet.
-            let _ = self.inner.bus.send(Arc::new(Published::Device(event)));
+            self.inner.bus.publish(event);
         }
     }
 
-    /// Tells subscribers that a PBX's set of lines changed.
+    /// Tells subscribers that watch device changes that a PBX's set of lines changed.
     pub fn publish_lines_changed(&self, pbx: &Arc<str>) {
         self.inner.lines_version.fetch_add(1, Ordering::Relaxed);
-        let _ = self
-            .inner
-            .bus
-            .send(Arc::new(Published::LinesChanged { pbx: pbx.clone() }));
+        self.inner.bus.publish_lines_changed(pbx);
+    }
+
+    /// Deliveries handed to subscriber queues since start (an event counts once per
+    /// subscriber that watches its device).
+    pub fn deliveries(&self) -> u64 {
+        self.inner.bus.deliveries()
+    }
+
+    /// The number of subscribers that watch `device`.
+    pub fn watchers(&self, device: &str) -> usize {
+        self.inner.bus.watchers(device)
     }
 
     /// Records the state of a PBX link.
@@ -213,12 +212,8 @@ impl Registry {
 
     /// Every line, ordered by device id.
     pub fn lines(&self) -> Vec<LineView> {
-        let mut entries: Vec<LineEntry> = self
-            .inner
-            .lines
-            .iter()
-            .map(|entry| entry.clone())
-            .collect();
+        let mut entries: Vec<LineEntry> =
+            self.inner.lines.iter().map(|entry| entry.clone()).collect();
         entries.sort_unstable_by(|a, b| a.line.device.cmp(&b.line.device));
         entries.into_iter().map(|entry| self.view(entry)).collect()
     }

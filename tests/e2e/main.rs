@@ -3,6 +3,7 @@
 
 mod bench_smoke;
 mod calls;
+mod fanout;
 mod framing;
 mod links;
 mod model;

@@ -1,11 +1,13 @@
 //! One CSTA client connection: frames in, requests answered in order, events out.
 //!
 //! The connection task reads frames, answers requests (services run inline, so answers keep
-//! the order of requests) and forwards the events of its monitors. Outgoing frames go through
-//! a bounded queue to a writer task: answers wait for room (a client that does not read only
-//! slows itself), events are dropped when the queue is full and the loss is reported with
-//! `SystemStatus messagesLost` once there is room again. A lagging subscription to the
-//! registry is reported the same way.
+//! the order of requests) and writes the events of its monitors. Its subscription to the
+//! registry's bus watches the monitored devices and queues their events (a bounded queue): the
+//! task takes whatever is queued at once, frames each event for every monitor that wants it
+//! from one encoding shared by all connections, and writes the lot with one `write`. A client
+//! that does not read only slows its own connection: its queue fills, further events are
+//! dropped, and the client is told with `SystemStatus messagesLost` before the next event that
+//! finds room.
 //!
 //! Requests are read by the local name of their root element. The namespace only chooses the
 //! edition of what the connection sends: the one negotiated with ECMA-354 if any, else the CSTA
@@ -17,9 +19,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use csta::edition::Edition;
 use csta::error_code::{CstaErrorCode, OperationError, SecurityError};
+use csta::frame::EventTemplate;
 use csta::ids::{InvokeId, SessionId};
 use csta::message::Message;
 use csta::session::{
@@ -34,17 +36,24 @@ use csta::system::SystemStatus;
 use csta::types::SystemStatusValue;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
 
 use super::codec::{CodecError, CstaCodec, RawFrame};
 use super::convert::{self, EventContext};
-use super::monitors::{self, Monitors};
+use super::monitors::{self, Monitor, Monitors};
 use super::session::{Parked, ReattachError};
 use super::{Shared, auth};
 use crate::config::{ListenerConfig, UserConfig};
-use crate::registry::Published;
+use crate::registry::{Delivery, SharedEvent, Subscription};
+
+/// Deliveries taken from the queue at once, and so written with one `write` (about 45 KiB of
+/// frames with one monitor per device).
+const BATCH: usize = 64;
+/// Output buffer capacity kept between writes: what a batch usually needs, so that a busy
+/// connection does not reallocate per write; a larger one (many monitors per device, long
+/// answers) is released.
+const OUT_KEEP: usize = 128 * 1024;
 
 /// How a connection was authenticated.
 #[derive(Clone, Debug)]
@@ -99,17 +108,16 @@ pub(super) struct Connection {
     pub(super) edition: Edition,
     /// The edition was fixed by an ECMA-354 negotiation.
     pub(super) negotiated: bool,
-    pub(super) monitors: Monitors,
-    pub(super) out: mpsc::Sender<Bytes>,
-    events: Option<broadcast::Receiver<Arc<Published>>>,
-    lost: u64,
+    monitors: Monitors,
+    /// The bus subscription: watches the monitored devices.
+    subscription: Subscription,
+    /// Frames not yet written.
+    out: Vec<u8>,
     next_invoke: InvokeId,
-    pub(super) registered: bool,
     /// The `sysStatRegisterID` given to the client's `SystemRegister`.
     pub(super) sys_stat_register_id: Option<csta::ids::SysStatRegisterId>,
     /// The client listed the devices or registered: tell it when they change.
     pub(super) wants_device_changes: bool,
-    scratch: Vec<u8>,
 }
 
 impl Connection {
@@ -123,9 +131,7 @@ impl Connection {
     ) where
         S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let (reader, writer) = tokio::io::split(stream);
-        let (out, queue) = mpsc::channel(shared.sessions_config.queue);
-        let writer = tokio::spawn(write_frames(writer, queue));
+        let subscription = shared.registry.subscribe(shared.sessions_config.queue);
         let mut connection = Self {
             shared,
             listener: listener.clone(),
@@ -135,17 +141,14 @@ impl Connection {
             edition: Edition::Ed3,
             negotiated: false,
             monitors: Monitors::default(),
-            out,
-            events: None,
-            lost: 0,
+            subscription,
+            out: Vec::with_capacity(4096),
             next_invoke: InvokeId::new(0).unwrap_or(InvokeId::EVENT),
-            registered: false,
             sys_stat_register_id: None,
             wants_device_changes: false,
-            scratch: Vec::with_capacity(2048),
         };
         let mut frames = FramedRead::new(
-            reader,
+            stream,
             CstaCodec {
                 max_frame: listener.max_frame,
             },
@@ -161,26 +164,41 @@ impl Connection {
             }
         }
         connection.park_session();
-        drop(connection);
-        // The writer ends once every queued frame is written (or the socket failed).
-        let _ = writer.await;
+        connection.subscription.unwatch_all();
+        let lost = connection.subscription.take_lost();
+        if lost > 0 {
+            connection.shared.metrics.events_lost(lost);
+        }
+        // What is still pending (an answer, the session's termination) goes out before the
+        // close, unless the daemon stops and the client does not read.
+        let stream = frames.get_mut();
+        if connection.flush(stream).await.is_ok() {
+            let _ = stream.shutdown().await;
+        }
     }
 
-    async fn run<R: AsyncRead + Unpin>(&mut self, frames: &mut FramedRead<R, CstaCodec>) -> Close {
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        frames: &mut FramedRead<S, CstaCodec>,
+    ) -> Close {
         if self.listener.system_status_first {
             let status = SystemStatus {
                 sys_stat_register_id: None,
                 system_status: self.system_status(),
                 extensions: None,
             };
-            if self.request(status.into()).await.is_err() {
-                return Close::Gone;
+            if let Err(close) = self.request(status.into()) {
+                return close;
             }
         }
         let idle = self.listener.idle_timeout;
         let mut last_input = tokio::time::Instant::now();
         let shutdown = self.shared.shutdown.clone();
+        let mut deliveries = Vec::with_capacity(BATCH);
         loop {
+            if let Err(close) = self.flush(frames.get_mut()).await {
+                return close;
+            }
             let session_deadline = self.session.as_ref().map(|session| session.deadline);
             let idle_deadline = idle.map(|idle| last_input + idle);
             tokio::select! {
@@ -198,13 +216,13 @@ impl Connection {
                         Some(Err(CodecError::Io(_))) | None => return Close::Gone,
                     }
                 }
-                event = next_event(&mut self.events) => {
-                    if let Err(close) = self.on_published(event) {
+                _ = self.subscription.recv_many(&mut deliveries, BATCH) => {
+                    if let Err(close) = self.on_deliveries(&mut deliveries) {
                         return close;
                     }
                 }
                 () = sleep_until(session_deadline) => {
-                    self.terminate_session().await;
+                    self.terminate_session();
                     return Close::SessionExpired;
                 }
                 () = sleep_until(idle_deadline) => {
@@ -215,15 +233,35 @@ impl Connection {
         }
     }
 
+    /// Writes every pending frame with one `write` (TLS: one flush). Gives up when the daemon
+    /// stops while the client does not read.
+    async fn flush<W: AsyncWrite + Unpin>(&mut self, writer: &mut W) -> Result<(), Close> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let out = &self.out;
+        let written = tokio::select! {
+            biased;
+            written = async {
+                writer.write_all(out).await?;
+                writer.flush().await
+            } => written,
+            () = self.shared.shutdown.cancelled() => return Err(Close::Shutdown),
+        };
+        self.out.clear();
+        if self.out.capacity() > OUT_KEEP {
+            self.out.shrink_to(OUT_KEEP);
+        }
+        written.map_err(|_| Close::Gone)
+    }
+
     async fn on_frame(&mut self, frame: RawFrame) -> Result<(), Close> {
         let invoke = frame.invoke_id;
         let decoded = match Message::decode(&frame.body) {
             Ok(decoded) => decoded,
             Err(error) => {
                 debug!(peer = %self.peer, invoke = invoke.value(), %error, "undecodable request");
-                return self
-                    .reply(invoke, Message::CstaErrorCode(error.error_code()))
-                    .await;
+                return self.reply(invoke, Message::CstaErrorCode(error.error_code()));
             }
         };
         if let Some(edition) = decoded.edition
@@ -237,10 +275,8 @@ impl Connection {
         }
         match decoded.message {
             Message::StartApplicationSession(request) => self.start_session(invoke, request).await,
-            Message::StopApplicationSession(request) => self.stop_session(invoke, request).await,
-            Message::ResetApplicationSessionTimer(request) => {
-                self.reset_timer(invoke, request).await
-            }
+            Message::StopApplicationSession(request) => self.stop_session(invoke, request),
+            Message::ResetApplicationSessionTimer(request) => self.reset_timer(invoke, request),
             Message::Keepalive
             | Message::SystemStatusResponse(_)
             | Message::SwFunctionDevicesChangedResponse(_)
@@ -249,12 +285,12 @@ impl Connection {
             | Message::CstaErrorCode(_) => Ok(()),
             Message::Event(_) => {
                 let error = CstaErrorCode::Operation(OperationError::ServiceNotSupported);
-                self.reply(invoke, Message::CstaErrorCode(error)).await
+                self.reply(invoke, Message::CstaErrorCode(error))
             }
             message => {
                 if self.identity.user().is_none() {
                     let error = CstaErrorCode::Security(SecurityError::SecurityInfoViolated);
-                    return self.reply(invoke, Message::CstaErrorCode(error)).await;
+                    return self.reply(invoke, Message::CstaErrorCode(error));
                 }
                 let started = Instant::now();
                 let name = message.name();
@@ -269,49 +305,43 @@ impl Connection {
                 );
                 match outcome {
                     Ok(reply) => {
-                        self.reply(invoke, reply.response).await?;
+                        self.reply(invoke, reply.response)?;
                         for message in reply.then {
-                            self.request(message).await?;
+                            self.request(message)?;
                         }
                         Ok(())
                     }
-                    Err(error) => self.reply(invoke, Message::CstaErrorCode(error)).await,
+                    Err(error) => self.reply(invoke, Message::CstaErrorCode(error)),
                 }
             }
         }
     }
 
-    /// Sends an answer; waits for room in the queue.
-    pub(super) async fn reply(&mut self, invoke: InvokeId, message: Message) -> Result<(), Close> {
-        let frame = self.encode(invoke, &message)?;
-        self.out.send(frame).await.map_err(|_| Close::Gone)
+    /// Queues an answer; it is written before the connection waits for anything else.
+    pub(super) fn reply(&mut self, invoke: InvokeId, message: Message) -> Result<(), Close> {
+        let start = self.out.len();
+        let Err(error) =
+            csta::frame::encode_message(invoke, &message, &self.edition, &mut self.out)
+        else {
+            return Ok(());
+        };
+        warn!(peer = %self.peer, %error, message = message.name(), "answer too large for one frame");
+        self.out.truncate(start);
+        let error = CstaErrorCode::Operation(OperationError::Generic);
+        csta::frame::encode_message(
+            invoke,
+            &Message::CstaErrorCode(error),
+            &self.edition,
+            &mut self.out,
+        )
+        .map_err(|_| Close::Gone)
     }
 
-    /// Sends a request of our own (server-initiated) with the next invoke id.
-    pub(super) async fn request(&mut self, message: Message) -> Result<(), Close> {
+    /// Queues a request of our own (server-initiated) with the next invoke id.
+    pub(super) fn request(&mut self, message: Message) -> Result<(), Close> {
         self.next_invoke = self.next_invoke.next_request();
         let invoke = self.next_invoke;
-        self.reply(invoke, message).await
-    }
-
-    fn encode(&mut self, invoke: InvokeId, message: &Message) -> Result<Bytes, Close> {
-        self.scratch.clear();
-        match csta::frame::encode_message(invoke, message, &self.edition, &mut self.scratch) {
-            Ok(()) => Ok(Bytes::copy_from_slice(&self.scratch)),
-            Err(error) => {
-                warn!(peer = %self.peer, %error, message = message.name(), "answer too large for one frame");
-                let error = CstaErrorCode::Operation(OperationError::Generic);
-                self.scratch.clear();
-                csta::frame::encode_message(
-                    invoke,
-                    &Message::CstaErrorCode(error),
-                    &self.edition,
-                    &mut self.scratch,
-                )
-                .map_err(|_| Close::Gone)?;
-                Ok(Bytes::copy_from_slice(&self.scratch))
-            }
-        }
+        self.reply(invoke, message)
     }
 
     /// The system status a client should see: normal while every PBX link is up.
@@ -326,71 +356,83 @@ impl Connection {
         }
     }
 
-    /// Starts the event subscription when the first monitor appears.
-    pub(super) fn ensure_subscribed(&mut self) {
-        if self.events.is_none() {
-            self.events = Some(self.shared.registry.subscribe());
-        }
+    /// Adds a monitor and watches its device.
+    pub(super) fn add_monitor(&mut self, monitor: Monitor) {
+        self.subscription.watch(&monitor.device);
+        self.monitors.add(monitor);
     }
 
-    /// Ends the event subscription when the last monitor is gone.
-    pub(super) fn release_subscription(&mut self) {
-        if self.monitors.is_empty() && !self.registered && !self.wants_device_changes {
-            self.events = None;
+    /// Removes a monitor; its device is no longer watched once no other monitor covers it.
+    pub(super) fn remove_monitor(&mut self, cross_ref: &str) -> Option<Monitor> {
+        let monitor = self.monitors.remove(cross_ref)?;
+        if !self.monitors.covers(&monitor.device) {
+            self.subscription.unwatch(&monitor.device);
         }
+        Some(monitor)
     }
 
-    fn on_published(
-        &mut self,
-        event: Result<Arc<Published>, broadcast::error::RecvError>,
-    ) -> Result<(), Close> {
-        let published = match event {
-            Ok(published) => published,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.lost += missed;
-                return self.report_loss();
+    /// Replaces every monitor (with none, or with a re-attached session's); returns the old
+    /// ones.
+    fn replace_monitors(&mut self, monitors: Monitors) -> Monitors {
+        self.subscription.unwatch_all();
+        for device in monitors.devices() {
+            self.subscription.watch(device);
+        }
+        std::mem::replace(&mut self.monitors, monitors)
+    }
+
+    /// The number of monitors.
+    pub(super) fn monitor_count(&self) -> usize {
+        self.monitors.len()
+    }
+
+    /// Tells the client when the set of devices changes (it listed them or registered).
+    pub(super) fn watch_device_changes(&mut self) {
+        self.wants_device_changes = true;
+        self.subscription.watch_device_changes();
+    }
+
+    fn on_deliveries(&mut self, deliveries: &mut Vec<Delivery>) -> Result<(), Close> {
+        for delivery in deliveries.drain(..) {
+            match delivery {
+                Delivery::Device(shared) => self.on_event(&shared),
+                Delivery::LinesChanged { .. } => self.on_lines_changed()?,
+                Delivery::Lost(count) => self.report_loss(count)?,
             }
-            Err(broadcast::error::RecvError::Closed) => return Err(Close::Shutdown),
+        }
+        Ok(())
+    }
+
+    /// Frames an event for every monitor of its device that wants it, from the encoding all
+    /// connections share.
+    fn on_event(&mut self, shared: &SharedEvent) {
+        let event = shared.event();
+        let mut wanted = self
+            .monitors
+            .of_device(&event.device)
+            .filter(|monitor| monitors::wants(&monitor.filter, &event.kind))
+            .peekable();
+        if wanted.peek().is_none() {
+            return;
+        }
+        let template = shared.template(self.edition, || {
+            let context = EventContext {
+                conf: event.conf.as_deref(),
+                conference: self.conference_offered(&event.device),
+            };
+            EventTemplate::new(&convert::event(event, context), &self.edition)
+        });
+        let template = match template {
+            Ok(template) => template,
+            Err(error) => {
+                warn!(peer = %self.peer, device = %event.device, %error, "event too large for one frame");
+                return;
+            }
         };
-        match &*published {
-            Published::Device(event) => {
-                if !self.monitors.covers(&event.device) {
-                    return Ok(());
-                }
-                if self.lost > 0 {
-                    self.report_loss()?;
-                }
-                let context = EventContext {
-                    conf: event.conf.as_deref(),
-                    conference: self.conference_offered(&event.device),
-                };
-                let csta_event = convert::event(event, context);
-                let matching: Vec<csta::ids::MonitorCrossRefId> = self
-                    .monitors
-                    .of_device(&event.device)
-                    .filter(|monitor| monitors::wants(&monitor.filter, &event.kind))
-                    .map(|monitor| monitor.cross_ref.clone())
-                    .collect();
-                for cross_ref in matching {
-                    self.scratch.clear();
-                    if let Err(error) = csta::frame::encode_event_frame(
-                        &cross_ref,
-                        &csta_event,
-                        &self.edition,
-                        &mut self.scratch,
-                    ) {
-                        warn!(peer = %self.peer, %error, "event too large for one frame");
-                        continue;
-                    }
-                    match self.out.try_send(Bytes::copy_from_slice(&self.scratch)) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => self.lost += 1,
-                        Err(mpsc::error::TrySendError::Closed(_)) => return Err(Close::Gone),
-                    }
-                }
-                Ok(())
+        for monitor in wanted {
+            if let Err(error) = template.write_frame(&monitor.cross_ref, &mut self.out) {
+                warn!(peer = %self.peer, device = %event.device, %error, "event too large for one frame");
             }
-            Published::LinesChanged { .. } => self.on_lines_changed(),
         }
     }
 
@@ -400,44 +442,23 @@ impl Connection {
         if !self.wants_device_changes {
             return Ok(());
         }
-        self.next_invoke = self.next_invoke.next_request();
         let changed = csta::system::SwFunctionDevicesChanged {
             sys_stat_register_id: self.sys_stat_register_id.clone(),
             extensions: None,
         };
-        let frame = self.encode(self.next_invoke, &changed.into())?;
-        match self.out.try_send(frame) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.lost += 1;
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(Close::Gone),
-        }
+        self.request(changed.into())
     }
 
-    /// Tells the client that events were lost, once the queue has room again.
-    fn report_loss(&mut self) -> Result<(), Close> {
-        if self.lost == 0 || self.out.capacity() < 2 {
-            return Ok(());
-        }
-        warn!(peer = %self.peer, lost = self.lost, "a slow client lost events");
-        self.next_invoke = self.next_invoke.next_request();
+    /// Tells the client that events were lost because it did not read fast enough.
+    fn report_loss(&mut self, lost: u64) -> Result<(), Close> {
+        warn!(peer = %self.peer, lost, "a slow client lost events");
+        self.shared.metrics.events_lost(lost);
         let status = SystemStatus {
             sys_stat_register_id: None,
             system_status: SystemStatusValue::MessagesLost,
             extensions: None,
         };
-        let frame = self.encode(self.next_invoke, &status.into())?;
-        match self.out.try_send(frame) {
-            Ok(()) => {
-                self.shared.metrics.events_lost(self.lost);
-                self.lost = 0;
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(Close::Gone),
-        }
+        self.request(status.into())
     }
 
     async fn start_session(
@@ -452,9 +473,7 @@ impl Connection {
             })
         };
         if self.session.is_some() {
-            return self
-                .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
-                .await;
+            return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo));
         }
         // The protocol: the first requested version we speak, else the edition seen so far.
         let edition = if request.requested_protocol_versions.is_empty() {
@@ -463,12 +482,10 @@ impl Connection {
             request.requested_editions().next()
         };
         let Some(edition) = edition else {
-            return self
-                .reply(
-                    invoke,
-                    negative(StartSessionError::RequestedProtocolVersionNotSupported),
-                )
-                .await;
+            return self.reply(
+                invoke,
+                negative(StartSessionError::RequestedProtocolVersionNotSupported),
+            );
         };
         let credentials = request.credentials();
         let user = match &credentials {
@@ -478,8 +495,7 @@ impl Connection {
                     None => {
                         warn!(peer = %self.peer, user = %credentials.user, "login refused");
                         return self
-                            .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
-                            .await;
+                            .reply(invoke, negative(StartSessionError::InvalidApplicationInfo));
                     }
                 }
             }
@@ -487,9 +503,7 @@ impl Connection {
                 Some(user) => user.clone(),
                 None => {
                     info!(peer = %self.peer, "session without credentials refused");
-                    return self
-                        .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
-                        .await;
+                    return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo));
                 }
             },
         };
@@ -508,19 +522,14 @@ impl Connection {
             Some(old) => match self.shared.store.reattach(&old, &user.name, Instant::now()) {
                 Ok(parked) => {
                     info!(peer = %self.peer, session = %old, monitors = parked.monitors.len(), "session re-attached");
-                    self.monitors = parked.monitors;
+                    self.replace_monitors(parked.monitors);
                     self.edition = parked.edition;
                     duration = parked.duration;
-                    if !self.monitors.is_empty() {
-                        self.ensure_subscribed();
-                    }
                     SessionId::new(old).map_err(|_| Close::Gone)?
                 }
                 Err(error @ (ReattachError::Unknown | ReattachError::WrongUser)) => {
                     info!(peer = %self.peer, session = %old, %error, "re-attach refused");
-                    return self
-                        .reply(invoke, negative(StartSessionError::InvalidApplicationInfo))
-                        .await;
+                    return self.reply(invoke, negative(StartSessionError::InvalidApplicationInfo));
                 }
             },
             None => new_session_id(),
@@ -546,10 +555,10 @@ impl Connection {
             actual_session_duration: seconds,
             extensions: None,
         };
-        self.reply(invoke, response.into()).await
+        self.reply(invoke, response.into())
     }
 
-    async fn stop_session(
+    fn stop_session(
         &mut self,
         invoke: InvokeId,
         request: StopApplicationSession,
@@ -563,16 +572,14 @@ impl Connection {
                 error_code: Reason::Defined(StopSessionError::InvalidSessionId),
                 extensions: None,
             };
-            return self.reply(invoke, response.into()).await;
+            return self.reply(invoke, response.into());
         }
         self.session = None;
-        self.monitors = Monitors::default();
-        self.release_subscription();
+        self.replace_monitors(Monitors::default());
         self.reply(invoke, StopApplicationSessionPosResponse::default().into())
-            .await
     }
 
-    async fn reset_timer(
+    fn reset_timer(
         &mut self,
         invoke: InvokeId,
         request: ResetApplicationSessionTimer,
@@ -587,7 +594,7 @@ impl Connection {
                 error_code: Reason::Defined(ResetTimerError::InvalidSessionId),
                 extensions: None,
             };
-            return self.reply(invoke, response.into()).await;
+            return self.reply(invoke, response.into());
         };
         if let Some(seconds) = request.requested_session_duration {
             session.duration = Duration::from_secs(u64::from(seconds))
@@ -598,10 +605,10 @@ impl Connection {
             actual_session_duration: u32::try_from(session.duration.as_secs()).unwrap_or(u32::MAX),
             extensions: None,
         };
-        self.reply(invoke, response.into()).await
+        self.reply(invoke, response.into())
     }
 
-    async fn terminate_session(&mut self) {
+    fn terminate_session(&mut self) {
         let Some(session) = self.session.take() else {
             return;
         };
@@ -610,8 +617,8 @@ impl Connection {
             session_term_reason: Reason::Defined(SessionTermReason::SessionTimerExpired),
             extensions: None,
         };
-        self.monitors = Monitors::default();
-        let _ = self.request(terminated.into()).await;
+        self.replace_monitors(Monitors::default());
+        let _ = self.request(terminated.into());
     }
 
     /// Keeps a session and its monitors for the cleanup delay after the connection dropped.
@@ -619,33 +626,25 @@ impl Connection {
         let Some(session) = self.session.take() else {
             return;
         };
-        let Some(user) = self.identity.user() else {
+        let Some(user) = self.identity.user().map(|user| user.name.clone()) else {
             return;
         };
         let delay = self.shared.sessions_config.cleanup_delay;
         if delay.is_zero() {
             return;
         }
+        let monitors = self.replace_monitors(Monitors::default());
         self.shared.store.park(
             session.id.as_str().to_owned(),
             Parked {
-                user: user.name.clone(),
+                user,
                 edition: self.edition,
                 duration: session.duration,
-                monitors: std::mem::take(&mut self.monitors),
+                monitors,
                 expires: Instant::now() + delay,
             },
             Instant::now(),
         );
-    }
-}
-
-async fn next_event(
-    events: &mut Option<broadcast::Receiver<Arc<Published>>>,
-) -> Result<Arc<Published>, broadcast::error::RecvError> {
-    match events {
-        Some(receiver) => receiver.recv().await,
-        None => std::future::pending().await,
     }
 }
 
@@ -664,24 +663,4 @@ fn new_session_id() -> SessionId {
     );
     // 32 hexadecimal digits: always a valid session id.
     SessionId::new(id).expect("hexadecimal session ids are valid")
-}
-
-/// Writes queued frames until the queue closes or the socket fails; flushes whenever the
-/// queue runs empty.
-async fn write_frames<W: AsyncWrite + Unpin>(writer: W, mut queue: mpsc::Receiver<Bytes>) {
-    let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, writer);
-    while let Some(frame) = queue.recv().await {
-        if writer.write_all(&frame).await.is_err() {
-            return;
-        }
-        while let Ok(frame) = queue.try_recv() {
-            if writer.write_all(&frame).await.is_err() {
-                return;
-            }
-        }
-        if writer.flush().await.is_err() {
-            return;
-        }
-    }
-    let _ = writer.shutdown().await;
 }

@@ -1,6 +1,6 @@
 //! The monitors of one connection (or parked session): which devices, which events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use csta::ids::MonitorCrossRefId;
 use csta::types::{
@@ -21,32 +21,40 @@ pub(super) struct Monitor {
     pub(super) filter: MonitorFilter,
 }
 
-/// The monitors of a connection, by cross-reference id and by device.
+/// The monitors of a connection, by device (what every delivery looks up) and by
+/// cross-reference id (what `MonitorStop` names).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Monitors {
-    by_ref: BTreeMap<String, Monitor>,
-    by_device: HashMap<DeviceId, Vec<String>>,
+    /// The monitors of each device, in the order they were started.
+    by_device: HashMap<DeviceId, Vec<Monitor>>,
+    /// The device of each monitor.
+    devices: HashMap<String, DeviceId>,
 }
 
 impl Monitors {
     /// Adds a monitor.
     pub(super) fn add(&mut self, monitor: Monitor) {
-        let key = monitor.cross_ref.as_str().to_owned();
+        self.devices.insert(
+            monitor.cross_ref.as_str().to_owned(),
+            monitor.device.clone(),
+        );
         self.by_device
             .entry(monitor.device.clone())
-            .or_default()
-            .push(key.clone());
-        self.by_ref.insert(key, monitor);
+            // Most devices have one monitor: no room for more until needed.
+            .or_insert_with(|| Vec::with_capacity(1))
+            .push(monitor);
     }
 
     /// Removes a monitor by cross-reference id.
     pub(super) fn remove(&mut self, cross_ref: &str) -> Option<Monitor> {
-        let monitor = self.by_ref.remove(cross_ref)?;
-        if let Some(refs) = self.by_device.get_mut(&monitor.device) {
-            refs.retain(|key| key != cross_ref);
-            if refs.is_empty() {
-                self.by_device.remove(&monitor.device);
-            }
+        let device = self.devices.remove(cross_ref)?;
+        let monitors = self.by_device.get_mut(&device)?;
+        let index = monitors
+            .iter()
+            .position(|monitor| monitor.cross_ref.as_str() == cross_ref)?;
+        let monitor = monitors.remove(index);
+        if monitors.is_empty() {
+            self.by_device.remove(&device);
         }
         Some(monitor)
     }
@@ -56,11 +64,12 @@ impl Monitors {
         &'a self,
         device: &DeviceId,
     ) -> impl Iterator<Item = &'a Monitor> + 'a {
-        self.by_device
-            .get(device)
-            .into_iter()
-            .flatten()
-            .filter_map(|key| self.by_ref.get(key))
+        self.by_device.get(device).into_iter().flatten()
+    }
+
+    /// The devices some monitor covers.
+    pub(super) fn devices(&self) -> impl Iterator<Item = &DeviceId> {
+        self.by_device.keys()
     }
 
     /// Whether some monitor covers the device.
@@ -70,12 +79,7 @@ impl Monitors {
 
     /// The number of monitors.
     pub(super) fn len(&self) -> usize {
-        self.by_ref.len()
-    }
-
-    /// Whether there is no monitor.
-    pub(super) fn is_empty(&self) -> bool {
-        self.by_ref.is_empty()
+        self.devices.len()
     }
 }
 
@@ -133,13 +137,21 @@ mod tests {
         monitors.add(monitor("1", "201"));
         monitors.add(monitor("2", "201"));
         monitors.add(monitor("3", "202"));
-        assert_eq!(monitors.of_device(&DeviceId::new("201")).count(), 2);
+        let refs: Vec<&str> = monitors
+            .of_device(&DeviceId::new("201"))
+            .map(|monitor| monitor.cross_ref.as_str())
+            .collect();
+        assert_eq!(refs, ["1", "2"], "in the order they were started");
         assert!(monitors.remove("1").is_some());
         assert!(monitors.remove("1").is_none());
         assert_eq!(monitors.of_device(&DeviceId::new("201")).count(), 1);
         monitors.remove("2");
         assert!(!monitors.covers(&DeviceId::new("201")));
         assert_eq!(monitors.len(), 1);
+        let devices: Vec<&DeviceId> = monitors.devices().collect();
+        assert_eq!(devices, [&DeviceId::new("202")]);
+        assert!(monitors.remove("3").is_some());
+        assert_eq!((monitors.len(), monitors.devices().count()), (0, 0));
     }
 
     #[test]

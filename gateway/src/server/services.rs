@@ -165,9 +165,7 @@ impl Connection {
     pub(super) async fn service(&mut self, message: Message) -> Result<Reply, CstaErrorCode> {
         let answer = match message {
             Message::SystemRegister(_) => {
-                self.registered = true;
-                self.wants_device_changes = true;
-                self.ensure_subscribed();
+                self.watch_device_changes();
                 let id = csta::ids::SysStatRegisterId::new(format!("{}", self.shared.next_id()))
                     .map_err(|_| op(Op::Generic))?;
                 self.sys_stat_register_id = Some(id.clone());
@@ -186,8 +184,7 @@ impl Connection {
             .into(),
             Message::GetCstaFeatures(_) => features::supported(self.conference_anywhere()).into(),
             Message::GetSwitchingFunctionDevices(request) => {
-                self.wants_device_changes = true;
-                self.ensure_subscribed();
+                self.watch_device_changes();
                 return self.device_list(&request);
             }
             Message::GetPhysicalDeviceInformation(request) => {
@@ -221,13 +218,11 @@ impl Connection {
             Message::MonitorStart(request) => self.monitor_start(request)?,
             Message::MonitorStop(request) => {
                 if self
-                    .monitors
-                    .remove(request.monitor_cross_ref_id.as_str())
+                    .remove_monitor(request.monitor_cross_ref_id.as_str())
                     .is_none()
                 {
                     return Err(op(Op::InvalidMonitorCrossRefID));
                 }
-                self.release_subscription();
                 MonitorStopResponse::default().into()
             }
             Message::SnapshotDevice(request) => {
@@ -382,7 +377,7 @@ impl Connection {
             return Err(op(Op::InvalidMonitorObject));
         };
         let line = self.line(device, Right::Monitor)?;
-        if self.monitors.len() >= self.shared.sessions_config.max_monitors {
+        if self.monitor_count() >= self.shared.sessions_config.max_monitors {
             return Err(CstaErrorCode::SubscribedResourceAvailability(
                 Subscribed::ObjectMonitorLimitExceeded,
             ));
@@ -390,12 +385,11 @@ impl Connection {
         let cross_ref = MonitorCrossRefId::new(format!("{}", self.shared.next_id()))
             .map_err(|_| op(Op::Generic))?;
         let filter = request.requested_monitor_filter.unwrap_or_default();
-        self.monitors.add(Monitor {
+        self.add_monitor(Monitor {
             cross_ref: cross_ref.clone(),
             device: line.line.device,
             filter: filter.clone(),
         });
-        self.ensure_subscribed();
         self.shared.metrics.monitor_started();
         Ok(MonitorStartResponse {
             monitor_cross_ref_id: cross_ref,

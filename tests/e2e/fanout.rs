@@ -1,0 +1,288 @@
+//! Event fan-out: an event reaches exactly the connections that monitor its device, every
+//! monitor of such a connection, and a slow connection costs nobody else an event.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use csta::events::{CstaEvent, Event};
+use csta::ids::MonitorCrossRefId;
+use csta::message::Message;
+use csta::monitoring::MonitorStop;
+use csta::system::SystemStatus;
+use csta::types::SystemStatusValue;
+use gateway::client::CstaClient;
+use gateway::registry::Registry;
+use tests::SimGateway;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `condition` holds. The gateway signals nothing when a connection task has
+/// ended, so this polls, for at most five seconds.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never: {what}");
+}
+
+async fn stop(client: &CstaClient, cross_ref: &MonitorCrossRefId) {
+    let stop = MonitorStop {
+        monitor_cross_ref_id: cross_ref.clone(),
+        extensions: None,
+    };
+    let answer = client.request(stop.into()).await.unwrap();
+    assert!(
+        matches!(answer, Message::MonitorStopResponse(_)),
+        "{answer:?}"
+    );
+}
+
+fn ends_a_leg(event: &Event) -> bool {
+    matches!(event, Event::ConnectionCleared(_) | Event::CallCleared(_))
+}
+
+/// The events of one call at a device, read until the device's leg ended.
+async fn one_call(client: &mut CstaClient) -> Vec<CstaEvent> {
+    let mut events = Vec::new();
+    loop {
+        let event = client
+            .next_event(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("the call did not end: {events:#?}"));
+        let last = ends_a_leg(&event.event);
+        events.push(event);
+        if last {
+            return events;
+        }
+    }
+}
+
+fn watchers(registry: &Registry, devices: &[&str]) -> Vec<usize> {
+    devices
+        .iter()
+        .map(|device| registry.watchers(device))
+        .collect()
+}
+
+#[tokio::test]
+async fn two_monitors_of_a_device_on_one_connection_get_every_event_and_leave_nothing_behind() {
+    let setup = SimGateway::start("").await;
+    let registry = setup.gateway.gateway.registry();
+    let mut client = setup.client().await;
+    let first = client.monitor("201").await.unwrap();
+    let second = client.monitor("201").await.unwrap();
+    assert_ne!(first, second);
+    assert_eq!(registry.watchers("201"), 1, "one connection watches once");
+    let other = setup.client().await;
+    other.monitor("201").await.unwrap();
+    other.monitor("202").await.unwrap();
+    assert_eq!(watchers(registry, &["201", "202"]), [2, 1]);
+
+    // Each event comes once per monitor, in monitor order, before the next event.
+    let call = setup.sim.dial("201", "202").unwrap();
+    setup.sim.hangup(call, "201").unwrap();
+    let mut pairs = 0;
+    loop {
+        let a = client.next_event(WAIT).await.expect("an event");
+        let b = client.next_event(WAIT).await.expect("the same event again");
+        assert_eq!(
+            (&a.monitor_cross_ref_id, &b.monitor_cross_ref_id),
+            (&first, &second)
+        );
+        assert_eq!(a.event, b.event);
+        pairs += 1;
+        if ends_a_leg(&a.event) {
+            break;
+        }
+    }
+    assert!(pairs >= 2, "a call shows more than its end");
+
+    // The device stays watched while one monitor of the connection is left.
+    stop(&client, &first).await;
+    assert_eq!(watchers(registry, &["201", "202"]), [2, 1]);
+    let call = setup.sim.dial("201", "202").unwrap();
+    setup.sim.hangup(call, "201").unwrap();
+    let events = one_call(&mut client).await;
+    assert!(
+        events
+            .iter()
+            .all(|event| event.monitor_cross_ref_id == second),
+        "{events:#?}"
+    );
+    stop(&client, &second).await;
+    assert_eq!(watchers(registry, &["201", "202"]), [1, 1]);
+
+    // A connection that ends takes its watches along.
+    drop(other);
+    eventually("the closed connection watches nothing", || {
+        watchers(registry, &["201", "202"]) == [0, 0]
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_event_at_an_unmonitored_device_costs_no_delivery() {
+    let setup = SimGateway::start("").await;
+    let registry = setup.gateway.gateway.registry();
+    let mut client = setup.client().await;
+    let cross_ref = client.monitor("201").await.unwrap();
+    let (published, deliveries) = (registry.published(), registry.deliveries());
+
+    let unwatched = setup.sim.dial("203", "204").unwrap();
+    setup.sim.hangup(unwatched, "203").unwrap();
+    let watched = setup.sim.dial("201", "205").unwrap();
+    setup.sim.hangup(watched, "201").unwrap();
+    let mut received = one_call(&mut client).await.len() as u64;
+
+    // Events are published in order: the unwatched call's are all out by now, and every
+    // delivery since then was one of 201's, read by the only subscriber.
+    let delivered = registry.deliveries() - deliveries;
+    while received < delivered {
+        let event = client
+            .next_event(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("{received} of {delivered} deliveries read"));
+        assert_eq!(event.monitor_cross_ref_id, cross_ref);
+        received += 1;
+    }
+    assert!(
+        registry.published() - published > delivered,
+        "events at 203, 204 and 205 were published ({} in all) but not delivered ({delivered})",
+        registry.published() - published
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_told_while_a_fast_one_on_the_same_devices_loses_nothing() {
+    let setup = SimGateway::start("queue = 512").await;
+    let registry = setup.gateway.gateway.registry();
+    let devices: Vec<String> = (201..=209).map(|n| n.to_string()).collect();
+
+    // The slow client: a tiny receive buffer, ten monitors per device, and it does not read.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut slow = socket.connect(setup.gateway.addr("csta")).await.unwrap();
+    let mut invoke = 0;
+    for device in &devices {
+        for _ in 0..10 {
+            invoke += 1;
+            let start = csta::monitoring::MonitorStart::device(
+                csta::ids::DeviceId::new(device.as_str()).unwrap(),
+            );
+            let mut frame = Vec::new();
+            csta::frame::encode_message(
+                csta::ids::InvokeId::new(invoke).unwrap(),
+                &start.into(),
+                &csta::edition::Edition::Ed3,
+                &mut frame,
+            )
+            .unwrap();
+            slow.write_all(&frame).await.unwrap();
+        }
+    }
+    // The fast client monitors each device once and reads all the time.
+    let mut fast = setup.client().await;
+    for device in &devices {
+        fast.monitor(device).await.unwrap();
+    }
+    eventually("both clients watch every device", || {
+        devices.iter().all(|device| registry.watchers(device) == 2)
+    })
+    .await;
+    let published = registry.published();
+    let read = Arc::new(AtomicU64::new(0));
+    let notices = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (read, notices) = (Arc::clone(&read), Arc::clone(&notices));
+        tokio::spawn(async move {
+            while let Some(message) = fast.next_incoming().await {
+                match message {
+                    Message::Event(_) => {
+                        read.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Message::SystemStatus(SystemStatus {
+                        system_status: SystemStatusValue::MessagesLost,
+                        ..
+                    }) => {
+                        notices.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+            }
+        })
+    };
+
+    // Calls between the monitored devices only: every event published is one the fast client
+    // must read. Far more event bytes for the slow client than the sockets buffer.
+    for round in 0..400 {
+        let from = &devices[round % 9];
+        let to = &devices[(round + 4) % 9];
+        let call = setup.sim.dial(from, to).unwrap();
+        setup.sim.hangup(call, from).unwrap();
+    }
+    let mut settled = false;
+    for _ in 0..2000 {
+        let expected = registry.published() - published;
+        if setup.sim.queued_records() == 0 && read.load(Ordering::Relaxed) == expected {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        settled,
+        "the fast client read {} of {} events",
+        read.load(Ordering::Relaxed),
+        registry.published() - published
+    );
+    assert_eq!(
+        notices.load(Ordering::Relaxed),
+        0,
+        "the fast client lost nothing"
+    );
+
+    // The slow client reads what was queued for it, then gets the loss report before the next
+    // event that finds room.
+    let mut buffer = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let (mut told, mut poked, mut events_before_notice) = (false, false, 0u64);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !told && tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(300), slow.read(&mut chunk)).await {
+            Ok(Ok(0)) => panic!("the server closed the slow client"),
+            Ok(Ok(count)) => buffer.extend_from_slice(&chunk[..count]),
+            Ok(Err(error)) => panic!("{error}"),
+            Err(_) if !poked => {
+                poked = true;
+                let call = setup.sim.dial("201", "202").unwrap();
+                setup.sim.hangup(call, "201").unwrap();
+            }
+            Err(_) => {}
+        }
+        while let Ok(Some(frame)) = csta::frame::decode(&buffer, csta::frame::MAX_FRAME_LEN) {
+            let len = frame.len;
+            match Message::decode(frame.body).map(|decoded| decoded.message) {
+                Ok(Message::SystemStatus(SystemStatus {
+                    system_status: SystemStatusValue::MessagesLost,
+                    ..
+                })) => told = true,
+                Ok(Message::Event(_)) => events_before_notice += 1,
+                _ => {}
+            }
+            buffer.drain(..len);
+        }
+    }
+    assert!(told, "the slow client got SystemStatus messagesLost");
+    let expected = registry.published() - published;
+    assert!(
+        events_before_notice < expected * 10,
+        "the slow client lost events: {events_before_notice} of {} read",
+        expected * 10
+    );
+    reader.abort();
+}
