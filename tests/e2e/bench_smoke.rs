@@ -101,7 +101,17 @@ fn assert_complete(report: &Report) {
     let limit = report.limit.as_ref().expect("the limit is measured");
     assert_eq!(limit.connections, report.setup.clients);
     assert!(limit.events > 0 && limit.events_per_s > 0.0, "{limit:?}");
-    assert!(report.ratio.is_some_and(|ratio| ratio > 0.0));
+    assert_eq!(limit.multiplicity, report.setup.multiplicity, "{limit:?}");
+    assert!(limit.writer_cpu_us_per_event > 0.0, "{limit:?}");
+    let expected_ratio = limit.writer_cpu_us_per_event / gateway.cpu_us_per_event;
+    assert!(
+        report
+            .ratio
+            .is_some_and(|ratio| (ratio - expected_ratio).abs() < 1e-9),
+        "gateway/limit compares CPU per delivered event: {:?}",
+        report.ratio
+    );
+    assert!(report.offered_ratio.is_some_and(|ratio| ratio > 0.0));
     assert_eq!(report.targets().len(), 4);
 
     let json = serde_json::to_value(report).expect("JSON");

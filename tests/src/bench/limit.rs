@@ -1,7 +1,9 @@
 //! The same-run physical limit: how fast this machine encodes the same CSTA events, frames them
 //! and writes them to as many loopback sockets (TLS if the run used TLS) as the run had
 //! clients, read by the same client code — everything the gateway must do to deliver an
-//! event, and nothing else.
+//! event, and nothing else. When every line had `m` monitors, an event is encoded once per `m`
+//! deliveries and framed for each from that encoding (`csta::frame::EventTemplate`), the least
+//! work a gateway can do for that fan-out.
 //!
 //! The writers run on their own runtime whose threads are named [`WRITER_THREADS`], so their
 //! CPU time is known apart from the readers'.
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use csta::edition::Edition;
 use csta::events::Event;
+use csta::frame::EventTemplate;
 use csta::ids::MonitorCrossRefId;
 use gateway::client::{ClientConfig, CstaClient};
 use rustls_pki_types::pem::PemObject;
@@ -35,19 +38,24 @@ pub(crate) const WRITER_THREADS: &str = "bench-limit";
 pub struct Limit {
     /// Sockets written to.
     pub connections: usize,
+    /// Deliveries per encoding (the run's monitors per line).
+    pub multiplicity: u64,
     /// Events read by the clients.
     pub events: u64,
     /// Events per second, from the first write to the last read.
     pub events_per_s: f64,
-    /// CPU time of the writers per event (encoding, framing, writing), microseconds.
+    /// CPU time of the writers per event delivered (encoding, framing, writing),
+    /// microseconds.
     pub writer_cpu_us_per_event: f64,
 }
 
-/// Writes `sample` round-robin to `connections` sockets for `duration`, and reads them with
-/// clients configured like `client` (whose address is replaced).
+/// Writes `sample` round-robin to `connections` sockets for `duration`, encoding each event
+/// once per `multiplicity` deliveries, and reads them with clients configured like `client`
+/// (whose address is replaced).
 pub(crate) async fn measure(
     sample: Arc<Vec<(MonitorCrossRefId, Event)>>,
     connections: usize,
+    multiplicity: u64,
     client: &ClientConfig,
     certificates: Option<&TestCertificates>,
     duration: Duration,
@@ -59,33 +67,39 @@ pub(crate) async fn measure(
         .enable_all()
         .build()
         .map_err(BenchError::Runtime)?;
-    let result = drive(&runtime, sample, connections, client, acceptor, duration).await;
+    let writers = Writers {
+        connections,
+        multiplicity: multiplicity.max(1),
+        duration,
+    };
+    let result = drive(&runtime, sample, writers, client, acceptor).await;
     // Dropping a runtime inside another one's context must not block.
     runtime.shutdown_background();
     result
 }
 
+/// What the writers do.
+#[derive(Clone, Copy, Debug)]
+struct Writers {
+    connections: usize,
+    multiplicity: u64,
+    duration: Duration,
+}
+
 async fn drive(
     runtime: &tokio::runtime::Runtime,
     sample: Arc<Vec<(MonitorCrossRefId, Event)>>,
-    connections: usize,
+    writers: Writers,
     client: &ClientConfig,
     acceptor: Option<TlsAcceptor>,
-    duration: Duration,
 ) -> Result<Limit, BenchError> {
+    let connections = writers.connections;
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(BenchError::Bind)?;
     let address = listener.local_addr().map_err(BenchError::Bind)?;
     let (go, started) = watch::channel(false);
-    let writers = runtime.spawn(write_all(
-        listener,
-        acceptor,
-        connections,
-        sample,
-        started,
-        duration,
-    ));
+    let writing = runtime.spawn(write_all(listener, acceptor, writers, sample, started));
     let mut config = client.clone();
     config.address = address.to_string();
     let mut readers = Vec::with_capacity(connections);
@@ -125,12 +139,13 @@ async fn drive(
             last = last.max(at);
         }
     }
-    writers.await.map_err(BenchError::Task)??;
+    writing.await.map_err(BenchError::Task)??;
     let cpu = Usage::threads_cpu(WRITER_THREADS)?.saturating_sub(cpu_before);
     let events = received.load(Ordering::Relaxed);
     let elapsed = last.duration_since(started).as_secs_f64();
     Ok(Limit {
         connections,
+        multiplicity: writers.multiplicity,
         events,
         events_per_s: if elapsed > 0.0 {
             events as f64 / elapsed
@@ -145,18 +160,17 @@ async fn drive(
     })
 }
 
-/// Accepts `connections` sockets, waits until `go` turns true, then writes events to each
-/// until `duration` has passed.
+/// Accepts the writers' sockets, waits until `go` turns true, then writes events to each until
+/// their time is up.
 async fn write_all(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
-    connections: usize,
+    writers: Writers,
     sample: Arc<Vec<(MonitorCrossRefId, Event)>>,
     go: watch::Receiver<bool>,
-    duration: Duration,
 ) -> Result<(), BenchError> {
-    let mut writers = JoinSet::new();
-    for index in 0..connections {
+    let mut tasks = JoinSet::new();
+    for index in 0..writers.connections {
         let (stream, _) = listener.accept().await.map_err(BenchError::Bind)?;
         let _ = stream.set_nodelay(true);
         let sample = Arc::clone(&sample);
@@ -164,47 +178,62 @@ async fn write_all(
         match &acceptor {
             Some(acceptor) => {
                 let stream = acceptor.accept(stream).await.map_err(BenchError::Bind)?;
-                writers.spawn(async move {
+                tasks.spawn(async move {
                     if go.wait_for(|go| *go).await.is_ok() {
-                        write_events(stream, &sample, index, duration).await;
+                        write_events(stream, &sample, index, writers).await;
                     }
                 });
             }
             None => {
-                writers.spawn(async move {
+                tasks.spawn(async move {
                     if go.wait_for(|go| *go).await.is_ok() {
-                        write_events(stream, &sample, index, duration).await;
+                        write_events(stream, &sample, index, writers).await;
                     }
                 });
             }
         }
     }
-    while let Some(joined) = writers.join_next().await {
+    while let Some(joined) = tasks.join_next().await {
         joined.map_err(BenchError::Task)?;
     }
     Ok(())
 }
 
 /// Encodes and writes events (from `offset` in the sample, round-robin) as the gateway's
-/// connection writer does: one frame per event and monitor, a 64 KiB write buffer.
+/// connection does: frames appended to a 64 KiB buffer, written when it is full. Each event is
+/// encoded anew once per `multiplicity` deliveries and framed from that encoding for the others.
 async fn write_events<S: AsyncWrite + Unpin>(
     stream: S,
     sample: &[(MonitorCrossRefId, Event)],
     offset: usize,
-    duration: Duration,
+    writers: Writers,
 ) {
     let mut writer = BufWriter::with_capacity(64 * 1024, stream);
     let mut frame = Vec::with_capacity(2048);
     let edition = Edition::Ed3;
-    let deadline = Instant::now() + duration;
+    let deadline = Instant::now() + writers.duration;
     let mut next = offset;
+    let mut delivered: u64 = 0;
+    let mut template = None;
     // Checking the clock every event would cost more than the work measured.
     'writing: while Instant::now() < deadline {
         for _ in 0..64 {
             let (cross_ref, event) = &sample[next % sample.len()];
-            next += 1;
             frame.clear();
-            if csta::frame::encode_event_frame(cross_ref, event, &edition, &mut frame).is_err() {
+            let framed = if writers.multiplicity == 1 {
+                next += 1;
+                csta::frame::encode_event_frame(cross_ref, event, &edition, &mut frame)
+            } else {
+                if delivered.is_multiple_of(writers.multiplicity) {
+                    next += 1;
+                    template = EventTemplate::new(event, &edition).ok();
+                }
+                template.as_ref().map_or(Ok(()), |template| {
+                    template.write_frame(cross_ref, &mut frame)
+                })
+            };
+            delivered += 1;
+            if framed.is_err() || frame.is_empty() {
                 continue;
             }
             if writer.write_all(&frame).await.is_err() {

@@ -351,6 +351,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             limit::measure(
                 Arc::clone(&sample),
                 clients,
+                assignment.multiplicity,
                 &client_config,
                 certificates.as_ref(),
                 settings.limit_duration,
@@ -368,14 +369,15 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
     } else {
         0.0
     };
+    // Both sides as CPU time per delivered event: what each would deliver per CPU-second.
     let ratio = limit
+        .as_ref()
+        .filter(|limit| cpu_us_per_event > 0.0 && limit.writer_cpu_us_per_event > 0.0)
+        .map(|limit| limit.writer_cpu_us_per_event / cpu_us_per_event);
+    let offered_ratio = limit
         .as_ref()
         .filter(|limit| limit.events_per_s > 0.0)
         .map(|limit| delivered_per_s / limit.events_per_s);
-    let cpu_ratio = limit
-        .as_ref()
-        .filter(|_| cpu_us_per_event > 0.0)
-        .map(|limit| limit.writer_cpu_us_per_event / cpu_us_per_event);
     Ok(Report {
         setup: Setup {
             lines: settings.lines,
@@ -447,7 +449,7 @@ pub async fn run(settings: &Settings) -> Result<Report, BenchError> {
             .as_secs_f64(),
         limit,
         ratio,
-        cpu_ratio,
+        offered_ratio,
     })
 }
 
