@@ -243,6 +243,50 @@ mod daemon {
     }
 
     #[test]
+    fn text_logs_into_a_pipe_carry_no_colour_codes() {
+        let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
+        let (_dir, path) = config_file(&example);
+        let dead = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a loopback port");
+        let mut daemon = Daemon(
+            gateway()
+                .args(["--log-format", "text", "run"])
+                .env("CTI_GATEWAY_CONFIG", &path)
+                .env(
+                    "CTI_GATEWAY__PBX__MAIN__URL",
+                    format!("http://{dead}/PBX0/user.soap"),
+                )
+                .env("CTI_GATEWAY__LISTENER__CSTA__ADDRESS", "127.0.0.1:0")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the daemon starts"),
+        );
+        let stderr = daemon.0.stderr.take().expect("piped");
+        let (lines_tx, lines) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        while !seen.iter().any(|line: &String| line.contains("listening")) {
+            let line = lines
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("no `listening` line: {seen:#?}"));
+            seen.push(line);
+        }
+        assert!(
+            seen.iter().all(|line| !line.contains('\u{1b}')),
+            "no escape sequences: {seen:#?}"
+        );
+    }
+
+    #[test]
     fn run_serves_with_json_logs_and_stops_cleanly_on_sigterm() {
         let example = std::fs::read_to_string(minimal_example()).expect("minimal.toml");
         let (_dir, path) = config_file(&example);
