@@ -190,7 +190,7 @@ async fn calls_that_start_while_lines_are_being_monitored_are_mirrored() {
         .await
         .unwrap();
     // Slow answers stretch the start-up so that the calls below start in the middle of it.
-    sim.faults().set_latency(Duration::from_millis(2));
+    sim.faults().set_latency(Duration::from_millis(5));
     let gateway = TestGateway::start(&sim_gateway_config(&sim.url(), ""), None).await;
     let registry = gateway.gateway.registry().clone();
     tokio::time::timeout(
