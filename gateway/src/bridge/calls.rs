@@ -5,7 +5,7 @@
 //! transitions of the leg's state bitfield and parties, with `msg` telling who released; the
 //! PBX's message vocabulary is larger than documented, so unknown messages only update state.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -153,6 +153,9 @@ pub(super) struct Calls {
     pending_releases: Vec<PendingRelease>,
     touched_calls: HashSet<CallId>,
     touched_lines: HashSet<DeviceId>,
+    /// The latest legs that ended, oldest first, so that a MakeCall whose call ended before
+    /// its `UserCall` answer was read still names that call.
+    ended: VecDeque<(LegHandle, CallId)>,
     seed: u32,
     next: u64,
     /// The last call handle given to a leg known only from a `Calls` snapshot (negative).
@@ -171,6 +174,7 @@ impl Calls {
             pending_releases: Vec::new(),
             touched_calls: HashSet::new(),
             touched_lines: HashSet::new(),
+            ended: VecDeque::new(),
             seed,
             next: 0,
             last_snapshot_call: 0,
@@ -258,6 +262,10 @@ impl Calls {
     /// Removes a leg; returns whether its call has no legs left (and is gone).
     fn detach(&mut self, handle: LegHandle) -> Option<(Leg, bool)> {
         let leg = self.legs.remove(&handle)?;
+        if self.ended.len() == ENDED_LEGS_KEPT {
+            self.ended.pop_front();
+        }
+        self.ended.push_back((handle, leg.call_id.clone()));
         index_remove(&mut self.by_line, &leg.line, handle);
         if let Some(conf) = &leg.conf {
             index_remove(&mut self.by_conf, conf, handle);
@@ -457,6 +465,11 @@ impl Bridge {
     pub fn claim_make_call(&mut self, handle: LegHandle) -> Option<CallId> {
         if let Some(leg) = self.calls.legs.get(&handle) {
             return Some(leg.call_id.clone());
+        }
+        // The PBX may report a call that fails at once (an unknown number) completely before
+        // the `UserCall` answer is read: the call has ended under its id.
+        if let Some((_, call_id)) = self.calls.ended.iter().rev().find(|(h, _)| *h == handle) {
+            return Some(call_id.clone());
         }
         let line = self.handles.get(&(handle.site, handle.user))?.clone();
         self.calls.pending_make_calls.remove(&line);
@@ -1258,6 +1271,9 @@ fn single_step_connections(
         .collect()
 }
 
+/// How many ended legs are remembered for a late MakeCall answer (a few seconds of traffic).
+const ENDED_LEGS_KEPT: usize = 1024;
+
 /// Q.850 26, "non-selected user clearing": the call was answered or picked up elsewhere.
 const ANSWERED_ELSEWHERE: i32 = 26;
 /// Q.850 19, "no answer from user": a no-answer forward took the call away.
@@ -1348,14 +1364,23 @@ fn step(
     {
         leg.transfer_reported = Some(transferring.clone());
         let (secondary, transferred_to, connections) = match &context.joined_from {
+            // This line was the consulted party: its call joined the held one, whose far
+            // end is now its peer.
             Some(old) => (
                 Some(old.clone()),
                 leg.me(),
-                vec![ConnectionChange {
-                    device: leg.me(),
-                    old_call: old.clone(),
-                    new_call: leg.call_id.clone(),
-                }],
+                vec![
+                    ConnectionChange {
+                        device: leg.peer.clone(),
+                        old_call: leg.call_id.clone(),
+                        new_call: leg.call_id.clone(),
+                    },
+                    ConnectionChange {
+                        device: leg.me(),
+                        old_call: old.clone(),
+                        new_call: leg.call_id.clone(),
+                    },
+                ],
             ),
             None => {
                 let mut connections = vec![ConnectionChange {

@@ -290,6 +290,26 @@ fn consultation_transfer_as_every_party_sees_it() {
         assert_eq!(transferring, d("201"), "{device}");
         assert_eq!(to, d("203"), "{device}");
     }
+    // Every remaining party learns both connections of the surviving call, so each sees its
+    // new far end.
+    for device in ["202", "203"] {
+        let connections = at(&events, device)
+            .into_iter()
+            .find_map(|(_, kind)| match kind {
+                EventKind::Transferred { connections, .. } => Some(connections),
+                _ => None,
+            })
+            .expect("a TransferedEvent");
+        let mut devices: Vec<_> = connections
+            .iter()
+            .map(|change| {
+                assert_eq!(change.new_call, first_id, "{device}: {connections:?}");
+                change.device.clone()
+            })
+            .collect();
+        devices.sort_by_key(|party| format!("{party:?}"));
+        assert_eq!(devices, [d("202"), d("203")], "{device}: {connections:?}");
+    }
     // Anna is out of both calls; Ben and Clara talk in the surviving call.
     assert!(
         pbx.bridge.calls_at(&DeviceId::new("201")).is_empty(),

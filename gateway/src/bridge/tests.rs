@@ -581,6 +581,38 @@ fn make_call_claims_the_next_outgoing_call() {
 }
 
 #[test]
+fn a_make_call_that_ended_before_its_answer_was_read_names_the_ended_call() {
+    let mut fixture = Fixture::new();
+    let alice = DeviceId::new("201");
+    fixture.bridge.expect_make_call(&alice, fixture.now);
+    // The PBX reports the whole failed call before the gateway reads the UserCall answer.
+    let events = fixture.feed(&[
+        rec(ALICE, 50, 0x01, "r-setup", ("", "999"), "c9"),
+        rec(ALICE, 50, 0x07, "x-rel", ("", "999"), "c9").cause(1),
+        rec(ALICE, 50, 0x07, "del", ("", "999"), "c9"),
+    ]);
+    assert_eq!(
+        events[0].kind,
+        EventKind::ServiceInitiated {
+            cause: Cause::MakeCall
+        }
+    );
+    let claimed = fixture.bridge.claim_make_call(LegHandle {
+        site: SiteId::MASTER,
+        user: ALICE,
+        call: 50,
+    });
+    assert_eq!(
+        claimed, events[0].call,
+        "the answer names the call the events named"
+    );
+    assert!(
+        fixture.bridge.call_ids().is_empty(),
+        "no leg is made up for the ended call"
+    );
+}
+
+#[test]
 fn a_refused_make_call_leaves_the_next_call_a_plain_one() {
     let mut fixture = Fixture::new();
     let alice = DeviceId::new("201");
