@@ -215,3 +215,66 @@ async fn users_homed_on_a_slave_are_monitored_on_the_slave() {
     slave.hangup(call, "Ivo Remote").unwrap();
     let _ = SimGateway::start;
 }
+
+#[tokio::test]
+async fn mapped_devices_are_lines_of_their_own() {
+    let setup = SimGateway::start_tweaked(SimConfig::default(), Directory::demo(), "", |config| {
+        config.pbx[0].map_devices = true;
+    })
+    .await;
+    let mut client = setup.client().await;
+    let ids: Vec<String> = client
+        .devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|device| device.id)
+        .collect();
+    for id in ["201:phone-201", "203:phone-203", "203:soft-203"] {
+        assert!(ids.iter().any(|listed| listed == id), "{id} in {ids:?}");
+    }
+    assert!(
+        !ids.iter().any(|listed| listed == "203"),
+        "no object line beside the device lines: {ids:?}"
+    );
+    client.monitor("203:phone-203").await.unwrap();
+    client.monitor("203:soft-203").await.unwrap();
+    let call = setup.sim.dial("Anna Becker", "203").unwrap();
+    let mut ringing = Vec::new();
+    while ringing.len() < 2 {
+        let event = client.next_event(WAIT).await.expect("Delivered at both");
+        if let Event::Delivered(delivered) = &event.event {
+            ringing.push(
+                delivered
+                    .connection
+                    .device
+                    .as_ref()
+                    .unwrap()
+                    .as_str()
+                    .to_owned(),
+            );
+        }
+    }
+    ringing.sort();
+    assert_eq!(ringing, ["203:phone-203", "203:soft-203"]);
+    setup
+        .sim
+        .answer_at(call, "Clara Hoffmann", "soft-203")
+        .unwrap();
+    let (mut answered, mut cleared) = (None, None);
+    while answered.is_none() || cleared.is_none() {
+        let event = client.next_event(WAIT).await.expect("the answer's events");
+        match &event.event {
+            Event::Established(established) => {
+                answered = established.established_connection.device.clone();
+            }
+            Event::ConnectionCleared(gone) => {
+                cleared = gone.dropped_connection.device.clone();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(answered.unwrap().as_str(), "203:soft-203");
+    assert_eq!(cleared.unwrap().as_str(), "203:phone-203");
+    setup.sim.hangup(call, "Anna Becker").unwrap();
+}

@@ -113,6 +113,13 @@ impl LineChanges {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
+
+    /// Adds later changes to these.
+    pub fn extend(&mut self, later: Self) {
+        self.added.extend(later.added);
+        self.removed.extend(later.removed);
+        self.changed.extend(later.changed);
+    }
 }
 
 impl Object {

@@ -5,7 +5,7 @@
 //! next `Poll` is on its way while a batch is applied, so the PBX-side delay is one round
 //! trip. Start-up monitors the lines with a bounded number of requests in flight.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -423,9 +423,7 @@ impl Link {
                 for info in &batch.user {
                     let (events, changes) = bridge.on_user_info(site, info);
                     dump_events.extend(events);
-                    dump_lines.added.extend(changes.added);
-                    dump_lines.removed.extend(changes.removed);
-                    dump_lines.changed.extend(changes.changed);
+                    dump_lines.extend(changes);
                 }
             });
             if end {
@@ -438,6 +436,22 @@ impl Link {
         });
         if site == SiteId::MASTER {
             self.discover_slaves(client, shutdown, tracker).await;
+        }
+
+        // With devices mapped to lines, each object's devices decide its lines.
+        if config.map_devices {
+            let objects: BTreeSet<String> = self.read(|bridge| {
+                bridge
+                    .lines()
+                    .filter(|line| line.site == site && line.monitored_device().is_some())
+                    .map(|line| line.cn.clone())
+                    .collect()
+            });
+            let changes = tokio::select! {
+                changes = self.read_devices(client, session, objects, true) => changes?,
+                () = shutdown.cancelled() => return Ok(()),
+            };
+            dump_lines.extend(changes);
         }
 
         // Monitor every line this site owns, and read back the calls that exist.
@@ -530,6 +544,40 @@ impl Link {
                 .filter_map(Monitored::of)
                 .collect()
         })
+    }
+
+    /// Reads the devices of objects (`Devices`, up to [`LINES_IN_FLIGHT`] at once) and lets
+    /// the bridge make one line per device (an object without devices keeps its one line):
+    /// quietly during start-up, published later.
+    async fn read_devices(
+        &self,
+        client: &Client,
+        session: Session,
+        objects: BTreeSet<String>,
+        quietly: bool,
+    ) -> Result<LineChanges, LinkError> {
+        let mut reads = futures_util::stream::iter(objects.into_iter().map(|cn| async move {
+            let devices = client
+                .devices(session.handle, &cn)
+                .await
+                .map_err(pbx_error("Devices"))?;
+            Ok::<_, LinkError>((cn, devices))
+        }))
+        .buffer_unordered(LINES_IN_FLIGHT);
+        let mut changes = LineChanges::default();
+        while let Some(read) = reads.next().await {
+            let (cn, devices) = read?;
+            if quietly {
+                changes.extend(self.change_quietly(|bridge| bridge.set_devices(&cn, devices)));
+            } else {
+                self.apply(|bridge| {
+                    let more = bridge.set_devices(&cn, devices);
+                    changes.extend(more.clone());
+                    ((), Vec::new(), more)
+                });
+            }
+        }
+        Ok(changes)
     }
 
     /// Monitors lines with up to [`LINES_IN_FLIGHT`] of them in progress at once; each
@@ -632,9 +680,7 @@ impl Link {
             let mut on_user = |bridge: &mut Bridge, info: &UserInfo, events: &mut Vec<_>| {
                 let (more, changes) = bridge.on_user_info(site, info);
                 events.extend(more);
-                lines.added.extend(changes.added);
-                lines.removed.extend(changes.removed);
-                lines.changed.extend(changes.changed);
+                lines.extend(changes);
                 if info.cfg && info.active {
                     reread.push(info.cn.clone());
                 }
@@ -651,6 +697,23 @@ impl Link {
             events.extend(bridge.finish_batch());
             ((lines.clone(), reread), events, lines)
         });
+        let mut changes = changes;
+        if self.shared.config.map_devices {
+            // New objects, and objects whose configuration changed, may have other devices.
+            let objects: BTreeSet<String> = self.read(|bridge| {
+                changes
+                    .added
+                    .iter()
+                    .filter_map(|device| bridge.line(device))
+                    .filter(|line| line.site == site)
+                    .map(|line| line.cn.clone())
+                    .chain(reread.iter().cloned())
+                    .collect()
+            });
+            if !objects.is_empty() {
+                changes.extend(self.read_devices(client, session, objects, false).await?);
+            }
+        }
         for device in &changes.removed {
             if let Some(handle) = handles.remove(device) {
                 let _ = client.user_end(handle).await;
