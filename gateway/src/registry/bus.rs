@@ -220,7 +220,8 @@ impl Subscription {
             self.bus
                 .watchers
                 .entry(device.clone())
-                .or_default()
+                // Most devices have one watcher: no room for more until needed.
+                .or_insert_with(|| Vec::with_capacity(1))
                 .push(Arc::clone(&self.subscriber));
         }
     }
