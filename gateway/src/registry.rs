@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
+use tokio::sync::watch;
 
 use crate::bridge::{Bridge, CallSnapshot, Line};
 use crate::events::{CallId, DeviceEvent, DeviceId};
@@ -80,6 +81,8 @@ struct Inner {
     lines: DashMap<DeviceId, LineEntry>,
     calls: DashMap<CallId, (Arc<str>, CallSnapshot)>,
     links: DashMap<Arc<str>, LinkStatus>,
+    /// Signalled after every change of `links`, so that waiters need not poll.
+    links_changed: watch::Sender<()>,
     bus: Arc<bus::Bus>,
     published: AtomicU64,
     lines_version: AtomicU64,
@@ -93,6 +96,7 @@ impl Registry {
                 lines: DashMap::new(),
                 calls: DashMap::new(),
                 links: DashMap::new(),
+                links_changed: watch::Sender::new(()),
                 bus: Arc::new(bus::Bus::new(capacity)),
                 published: AtomicU64::new(0),
                 lines_version: AtomicU64::new(0),
@@ -202,6 +206,22 @@ impl Registry {
     /// Records the state of a PBX link.
     pub fn set_link(&self, pbx: &Arc<str>, status: LinkStatus) {
         self.inner.links.insert(pbx.clone(), status);
+        self.inner.links_changed.send_replace(());
+    }
+
+    /// Waits until every PBX link has settled: finished its first sync (`ready`) or failed an
+    /// attempt (`last_error`). Until then the lines are incomplete, and a client that lists
+    /// them would take a PBX still starting for one without lines. Returns at once when no
+    /// link is known; callers bound the wait.
+    pub async fn links_settled(&self) {
+        let settled = |_: &()| {
+            self.inner
+                .links
+                .iter()
+                .all(|entry| entry.ready || entry.last_error.is_some())
+        };
+        // The sender lives as long as `self`, so the wait ends only when the links settle.
+        let _ = self.inner.links_changed.subscribe().wait_for(settled).await;
     }
 
     /// A line by device id.
@@ -282,5 +302,43 @@ impl Registry {
     /// A counter that grows whenever some PBX's set of lines changes.
     pub fn lines_version(&self) -> u64 {
         self.inner.lines_version.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn status(ready: bool, last_error: Option<&str>) -> LinkStatus {
+        LinkStatus {
+            up: ready,
+            ready,
+            url: "http://127.0.0.1:1".to_owned(),
+            slaves_up: Vec::new(),
+            last_error: last_error.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn links_settle_when_each_is_ready_or_has_failed() {
+        let registry = Registry::new(16);
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        registry.links_settled().await;
+        registry.set_link(&a, status(false, None));
+        registry.set_link(&b, status(false, None));
+        let wait = Duration::from_secs(60);
+        let mut settled = std::pin::pin!(registry.links_settled());
+        assert!(
+            tokio::time::timeout(wait, &mut settled).await.is_err(),
+            "both links are still starting"
+        );
+        registry.set_link(&a, status(true, None));
+        assert!(tokio::time::timeout(wait, &mut settled).await.is_err());
+        registry.set_link(&b, status(false, Some("connection refused")));
+        tokio::time::timeout(Duration::ZERO, &mut settled)
+            .await
+            .expect("one link is ready, the other failed its attempt");
     }
 }
