@@ -163,7 +163,8 @@ pub struct PlannedStep {
 pub struct TrafficStep {
     /// Running number of performed steps, from 1.
     pub seq: u64,
-    /// When the records were created.
+    /// When the step was performed: taken under the model's lock just before the step changed
+    /// the model, so no record of the step can be polled (and no event of it read) earlier.
     pub at: Instant,
     /// The planned step.
     pub step: PlannedStep,
@@ -627,8 +628,12 @@ impl Runner {
             self.stats.scripts.fetch_add(1, Ordering::Relaxed);
         }
         let slots = known.unwrap_or_default();
-        let result: Result<(CallRef, String), ScenarioError> =
+        let result: Result<(Instant, CallRef, String), ScenarioError> =
             self.shared.with_model(|model, now| {
+                // Taken after the step's records could exist, the instant would come after a
+                // gateway polling in parallel had them, whenever this thread is descheduled
+                // between releasing the lock and reading the clock.
+                let at = Instant::now();
                 let call = |slot: usize| {
                     slots[slot].ok_or(ScenarioError::UnknownCall { call: CallRef(0) })
                 };
@@ -669,10 +674,9 @@ impl Runner {
                     }
                 };
                 let conf = model.conf(acted).unwrap_or_default().to_owned();
-                Ok((acted, conf))
+                Ok((at, acted, conf))
             });
-        let at = Instant::now();
-        let (call, conf) = match result {
+        let (at, call, conf) = match result {
             Ok(done) => done,
             Err(error) => {
                 debug!(script = step.script, action = ?step.action, %error, "traffic step refused; ending its script");
@@ -729,6 +733,8 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::envelope::InitializeFlags;
+    use crate::sim::{Directory, Identity, Sim, SimConfig};
 
     fn users(count: usize) -> Vec<(String, String)> {
         (0..count)
@@ -863,5 +869,88 @@ mod tests {
         let steps: Vec<PlannedStep> = plan.by_ref().collect();
         assert_eq!(steps.len(), 30, "ten answered calls, one after the other");
         assert!(plan.skipped() > 0);
+    }
+
+    /// The reported instant of a step is never later than the moment its records can be
+    /// polled, so an event is never read before the step that caused it: the benchmark takes
+    /// an event read "before" its call's first step for unmatched, and one read before a later
+    /// step for the previous step's, seconds late. Real time, with this task polling the PBX
+    /// under its lock as fast as it can while the generator runs on the other worker.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn steps_are_stamped_before_their_records_can_be_polled() {
+        let sim = Sim::start(SimConfig::default(), Directory::demo())
+            .await
+            .expect("simulator");
+        let session = sim.with_model(|model, _| {
+            let (session, _) = model
+                .initialize("_TAPI_", InitializeFlags::default(), Identity::Admin, None)
+                .expect("session");
+            let mut names = model.local_endpoints();
+            names.push("Trunk".to_owned());
+            for name in names {
+                model
+                    .user_initialize(session, &name, false, false, "")
+                    .expect("session");
+            }
+            session
+        });
+        // Where each conference id was first polled, taken under the lock like the stamps.
+        let mut polled: HashMap<String, Instant> = HashMap::new();
+        let mut drain = |model: &mut Model| {
+            let at = Instant::now();
+            loop {
+                let batch = model.poll(session).expect("session");
+                if batch.is_empty() {
+                    return;
+                }
+                for record in &batch.call {
+                    if let Some(conf) = record.conf() {
+                        polled.entry(conf.to_owned()).or_insert(at);
+                    }
+                }
+            }
+        };
+        let (sender, mut receiver) = mpsc::channel(4096);
+        let mut traffic = sim.start_traffic(TrafficConfig {
+            rate_per_sec: 200.0,
+            seed: 4,
+            steps: Some(sender),
+            max_calls: Some(150),
+            ring_time: Duration::from_millis(10),
+            talk_time: Duration::from_millis(30),
+            ..TrafficConfig::default()
+        });
+        loop {
+            sim.with_model(|model, _| drain(model));
+            tokio::select! {
+                biased;
+                () = traffic.finished() => break,
+                () = tokio::task::yield_now() => {}
+            }
+        }
+        sim.with_model(|model, _| drain(model));
+        let mut first_step: HashMap<String, Instant> = HashMap::new();
+        let mut steps = 0;
+        while let Some(step) = receiver.recv().await {
+            steps += 1;
+            let at = first_step.entry(step.conf).or_insert(step.at);
+            *at = (*at).min(step.at);
+        }
+        assert_eq!(traffic.stats().failures, 0, "every step was carried out");
+        assert!(
+            steps > 150 && polled.len() >= 150,
+            "{steps} steps, {polled:?}"
+        );
+        for (conf, polled) in &polled {
+            let stamped = first_step
+                .get(conf)
+                .unwrap_or_else(|| panic!("conference {conf} was polled, but no step named it"));
+            assert!(
+                stamped <= polled,
+                "conference {conf} was polled {:?} before its first step",
+                *stamped - *polled
+            );
+        }
+        sim.shutdown().await;
     }
 }
