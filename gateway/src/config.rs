@@ -269,7 +269,9 @@ pub struct PbxConfig {
     pub no_3pty: bool,
     /// Report the first diverting party (`leg2orig`) instead of the last (`leg2`).
     pub use_first_leg2: bool,
-    /// How long start-up waits for the PBX to report all lines before serving what it has.
+    /// How long start-up waits for the PBX to report all lines before serving what it has;
+    /// also the longest a device list asked for during start-up waits for the PBX's first
+    /// sync (the longest of all PBX systems applies).
     pub line_determination_timeout: Duration,
     /// Interval of the `Echo` heartbeat.
     pub echo_interval: Duration,
@@ -335,7 +337,11 @@ pub struct SessionConfig {
     pub max_duration: Duration,
     /// How long a session and its monitors survive a TCP drop, for re-attach by session id.
     pub cleanup_delay: Duration,
-    /// Outgoing frames queued per connection before the client is told events were lost.
+    /// Events a connection may have waiting to be written: one per event at a device it
+    /// monitors, however many of its monitors report the event, and one per notice that the
+    /// device list changed. What finds the queue full is dropped and counted, and the client
+    /// learns how much (system status `messagesLost`) before anything else reaches it. At most
+    /// 65 536 take effect.
     pub queue: usize,
     /// Most monitors per session.
     pub max_monitors: usize,

@@ -11,4 +11,5 @@ mod resilience;
 mod scale;
 mod services;
 mod sessions;
+mod startup_list;
 mod tls;
