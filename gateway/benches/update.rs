@@ -135,7 +135,10 @@ fn update(c: &mut Criterion) {
         .iter()
         .map(|batch| mirror.apply(batch, Instant::now()))
         .sum();
-    assert!(records > 0 && events > 0, "a call cycle produces records and events");
+    assert!(
+        records > 0 && events > 0,
+        "a call cycle produces records and events"
+    );
     let mut group = c.benchmark_group("registry");
     group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(records as u64));
@@ -154,7 +157,11 @@ fn update(c: &mut Criterion) {
         );
     });
     group.finish();
-    assert_eq!(mirror.registry.call_count(), 0, "every call cycle ends its call");
+    assert_eq!(
+        mirror.registry.call_count(),
+        0,
+        "every call cycle ends its call"
+    );
 }
 
 criterion_group!(benches, update);
