@@ -29,7 +29,7 @@ use crate::events::{CallId, DeviceEvent, DeviceId};
 
 mod bus;
 
-pub use bus::{Delivery, SharedEvent, Subscription};
+pub use bus::{Delivery, Events, SharedEvent, Subscription, Tag};
 
 /// A line as published: the bridge's line plus the PBX it belongs to and its calls.
 ///
@@ -178,12 +178,15 @@ impl Registry {
         self.sync_from(pbx, bridge, &devices, &calls);
     }
 
-    /// Publishes events in order, each to the subscribers that watch its device; never waits.
+    /// Publishes a batch of events in order, each to the subscribers that watch its device;
+    /// never waits. Each subscriber gets its share of the batch as one delivery, so a link
+    /// publishes what one PBX poll yields at once.
     pub fn publish(&self, events: impl IntoIterator<Item = DeviceEvent>) {
-        for event in events {
-            self.inner.published.fetch_add(1, Ordering::Relaxed);
-            self.inner.bus.publish(event);
-        }
+        let events: Vec<DeviceEvent> = events.into_iter().collect();
+        self.inner
+            .published
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.inner.bus.publish(events);
     }
 
     /// Tells subscribers that watch device changes that a PBX's set of lines changed.

@@ -1,19 +1,28 @@
 //! The bus: device events from the PBX links to the subscribers that watch each device.
 //!
 //! An index from device to subscribers decides who gets an event, so publishing costs one map
-//! lookup per event plus one queue push per subscriber that watches the event's device; an event
-//! at a device nobody watches costs nothing more. Each subscriber (a CSTA connection) has its
-//! own bounded queue and gets its events in the order they were published. The publisher, a PBX
-//! link's task, never waits: when a queue is full the delivery is dropped and counted, and the
-//! subscriber's next delivery is preceded by [`Delivery::Lost`] with the count, so its client
-//! can be told.
+//! lookup per event plus one route per subscriber that watches the event's device; an event at
+//! a device nobody watches costs nothing more. A link publishes the events of one PBX poll as a
+//! batch, and each subscriber gets its share of the batch as one queued delivery, so the queue
+//! operations, the wake-ups and the reference counting are per batch, not per event.
 //!
-//! One [`SharedEvent`] goes to every subscriber of the event's device. The first subscriber that
-//! needs the event in a CSTA edition encodes it; the others copy its bytes.
+//! A subscriber watches each device with a [`Tag`] of its own choosing, which comes back with
+//! every event of the device: a CSTA connection uses it to find the event's monitors by index
+//! instead of hashing the device per delivery.
+//!
+//! Each subscriber has its own bounded queue, counted in deliveries (an event, a notice), and
+//! gets its events in the order they were published. The publisher, a PBX link's task, never
+//! waits: what finds the queue full is dropped and counted, and after a loss nothing reaches the
+//! subscriber before [`Delivery::Lost`] with the count, so its client can be told.
+//!
+//! The events of a batch are shared by every subscriber that watches their devices, with their
+//! encodings: the first subscriber that needs an event in a CSTA edition encodes it; the others
+//! copy its bytes.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use csta::edition::Edition;
@@ -21,15 +30,18 @@ use csta::error::FrameError;
 use csta::frame::EventTemplate;
 use dashmap::DashMap;
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 
 use crate::events::{DeviceEvent, DeviceId};
+
+/// A subscriber's own label for a device it watches, handed back with each of the device's
+/// events.
+pub type Tag = u64;
 
 /// What a subscriber receives, in publishing order.
 #[derive(Clone, Debug)]
 pub enum Delivery {
-    /// An event at a device the subscriber watches.
-    Device(Arc<SharedEvent>),
+    /// Events at devices the subscriber watches, from one published batch.
+    Events(Events),
     /// The set of lines of a PBX changed (lines added, removed or renamed).
     LinesChanged {
         /// The PBX system.
@@ -38,6 +50,61 @@ pub enum Delivery {
     /// The subscriber's queue was full: this many deliveries were dropped since the previous
     /// delivery.
     Lost(u64),
+}
+
+impl Delivery {
+    /// The room the delivery takes in a queue: one per event, one for anything else.
+    fn weight(&self) -> usize {
+        match self {
+            Self::Events(events) => events.len(),
+            Self::LinesChanged { .. } | Self::Lost(_) => 1,
+        }
+    }
+}
+
+/// A subscriber's share of one published batch: the events at the devices it watches, in
+/// publishing order, each with the tag the device is watched with.
+#[derive(Clone, Debug)]
+pub struct Events {
+    batch: Arc<Batch>,
+    /// The subscriber's routes in `batch.routes`.
+    start: usize,
+    end: usize,
+}
+
+impl Events {
+    /// The events with their tags, in publishing order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&SharedEvent, Tag)> + '_ {
+        let batch = &*self.batch;
+        batch.routes[self.start..self.end]
+            .iter()
+            .map(|route| (&batch.events[route.event], route.tag))
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether there are no events (never, as delivered).
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// One published batch: its events, and who gets which, grouped by subscriber.
+#[derive(Debug)]
+struct Batch {
+    events: Box<[SharedEvent]>,
+    routes: Box<[Route]>,
+}
+
+/// An event of a batch for one watcher of its device.
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    /// The index of the event in its batch.
+    event: usize,
+    tag: Tag,
 }
 
 /// A published device event, shared by every subscriber that watches its device, with its
@@ -88,7 +155,7 @@ impl SharedEvent {
 pub(super) struct Bus {
     /// The most deliveries a subscriber's queue holds.
     capacity: usize,
-    watchers: DashMap<DeviceId, Vec<Arc<Subscriber>>>,
+    watchers: DashMap<DeviceId, Vec<Watcher>>,
     /// Subscribers told when a PBX's set of lines changes.
     device_changes: Mutex<Vec<Arc<Subscriber>>>,
     next_id: AtomicU64,
@@ -96,11 +163,22 @@ pub(super) struct Bus {
     deliveries: AtomicU64,
 }
 
+/// A subscriber of a device, with its tag for the device.
+#[derive(Debug)]
+struct Watcher {
+    subscriber: Arc<Subscriber>,
+    tag: Tag,
+}
+
 /// The publisher's end of one subscription.
 #[derive(Debug)]
 struct Subscriber {
     id: u64,
-    queue: mpsc::Sender<Delivery>,
+    queue: mpsc::UnboundedSender<Delivery>,
+    /// The most deliveries queued at once.
+    capacity: usize,
+    /// Deliveries queued and not yet taken by the subscription: the bound of the queue.
+    queued: AtomicUsize,
     /// Deliveries dropped since the last `Lost` notice was queued.
     lost: AtomicU64,
 }
@@ -116,24 +194,51 @@ impl Bus {
         }
     }
 
-    /// Hands `event` to every subscriber that watches its device.
-    pub(super) fn publish(&self, event: DeviceEvent) {
-        let Some(watchers) = self.watchers.get(&event.device) else {
-            return;
-        };
-        let shared = Arc::new(SharedEvent::new(event));
-        for subscriber in watchers.iter() {
-            subscriber.offer(Delivery::Device(Arc::clone(&shared)));
+    /// Hands each subscriber, as one delivery, the events of the batch at the devices it
+    /// watches, in order.
+    pub(super) fn publish(&self, events: Vec<DeviceEvent>) {
+        let mut routed: Vec<(Arc<Subscriber>, Route)> = Vec::new();
+        for (index, event) in events.iter().enumerate() {
+            if let Some(watchers) = self.watchers.get(&event.device) {
+                routed.extend(watchers.iter().map(|watcher| {
+                    let route = Route {
+                        event: index,
+                        tag: watcher.tag,
+                    };
+                    (Arc::clone(&watcher.subscriber), route)
+                }));
+            }
         }
+        if routed.is_empty() {
+            return;
+        }
+        // A stable sort: each subscriber's routes together, still in publishing order.
+        routed.sort_by_key(|(subscriber, _)| subscriber.id);
+        let batch = Arc::new(Batch {
+            events: events.into_iter().map(SharedEvent::new).collect(),
+            routes: routed.iter().map(|(_, route)| *route).collect(),
+        });
         self.deliveries
-            .fetch_add(watchers.len() as u64, Ordering::Relaxed);
+            .fetch_add(routed.len() as u64, Ordering::Relaxed);
+        let mut start = 0;
+        for run in routed.chunk_by(|a, b| a.0.id == b.0.id) {
+            let end = start + run.len();
+            run[0].0.offer(run.len(), |count| {
+                Delivery::Events(Events {
+                    batch: Arc::clone(&batch),
+                    start,
+                    end: start + count,
+                })
+            });
+            start = end;
+        }
     }
 
     /// Tells every subscriber that watches device changes that a PBX's lines changed.
     pub(super) fn publish_lines_changed(&self, pbx: &Arc<str>) {
         let subscribers = self.lock_device_changes();
         for subscriber in subscribers.iter() {
-            subscriber.offer(Delivery::LinesChanged { pbx: pbx.clone() });
+            subscriber.offer(1, |_| Delivery::LinesChanged { pbx: pbx.clone() });
         }
         self.deliveries
             .fetch_add(subscribers.len() as u64, Ordering::Relaxed);
@@ -152,7 +257,7 @@ impl Bus {
 
     fn unwatch(&self, device: &DeviceId, id: u64) {
         if let Some(mut watchers) = self.watchers.get_mut(device) {
-            watchers.retain(|subscriber| subscriber.id != id);
+            watchers.retain(|watcher| watcher.subscriber.id != id);
         }
         // A separate step: removing while the entry above is held would deadlock its shard.
         self.watchers
@@ -168,21 +273,58 @@ impl Bus {
 }
 
 impl Subscriber {
-    /// Queues a delivery without waiting; a full queue drops it and counts the loss.
-    fn offer(&self, delivery: Delivery) {
-        // The notice goes first once there is room for it and the delivery behind it.
-        if self.lost.load(Ordering::Relaxed) > 0 && self.queue.capacity() >= 2 {
-            let lost = self.lost.swap(0, Ordering::Relaxed);
-            if lost > 0 && self.queue.try_send(Delivery::Lost(lost)).is_err() {
-                self.lost.fetch_add(lost, Ordering::Relaxed);
+    /// Queues up to `count` deliveries as the one made by `delivery` (given how many fit)
+    /// without waiting; what finds no room is dropped and counted. After a loss the notice
+    /// goes first, and nothing is queued until there is room for it and a delivery behind it.
+    fn offer(&self, count: usize, delivery: impl FnOnce(usize) -> Delivery) {
+        let notice = usize::from(self.lost.load(Ordering::Relaxed) > 0);
+        let granted = self.reserve(count + notice, 1 + notice);
+        if granted == 0 {
+            self.lost.fetch_add(count as u64, Ordering::Relaxed);
+            return;
+        }
+        if notice == 1 {
+            match self.lost.swap(0, Ordering::Relaxed) {
+                // The subscription took the count meanwhile: it ends.
+                0 => {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                }
+                lost => self.send(Delivery::Lost(lost)),
             }
         }
-        match self.queue.try_send(delivery) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => {
-                self.lost.fetch_add(1, Ordering::Relaxed);
+        let taken = granted - notice;
+        self.send(delivery(taken));
+        if taken < count {
+            self.lost
+                .fetch_add((count - taken) as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes room for up to `want` deliveries, and at least `least`; returns how many were
+    /// granted (none when fewer than `least` fit).
+    fn reserve(&self, want: usize, least: usize) -> usize {
+        let mut queued = self.queued.load(Ordering::Relaxed);
+        loop {
+            let room = self.capacity.saturating_sub(queued);
+            if room < least {
+                return 0;
+            }
+            let granted = want.min(room);
+            match self.queued.compare_exchange_weak(
+                queued,
+                queued + granted,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return granted,
+                Err(now) => queued = now,
             }
         }
+    }
+
+    fn send(&self, delivery: Delivery) {
+        // Fails only once the subscription is gone, and with it the need to deliver.
+        let _ = self.queue.send(delivery);
     }
 }
 
@@ -192,50 +334,71 @@ impl Subscriber {
 pub struct Subscription {
     bus: Arc<Bus>,
     subscriber: Arc<Subscriber>,
-    queue: mpsc::Receiver<Delivery>,
-    watched: HashSet<DeviceId>,
+    queue: mpsc::UnboundedReceiver<Delivery>,
+    /// The devices watched, with their tags.
+    watched: HashMap<DeviceId, Tag>,
     device_changes: bool,
 }
 
 impl Subscription {
     pub(super) fn new(bus: Arc<Bus>, capacity: usize) -> Self {
-        let (sender, queue) = mpsc::channel(capacity.clamp(1, bus.capacity));
+        let (sender, queue) = mpsc::unbounded_channel();
         let subscriber = Arc::new(Subscriber {
             id: bus.next_id.fetch_add(1, Ordering::Relaxed),
             queue: sender,
+            capacity: capacity.clamp(1, bus.capacity),
+            queued: AtomicUsize::new(0),
             lost: AtomicU64::new(0),
         });
         Self {
             bus,
             subscriber,
             queue,
-            watched: HashSet::new(),
+            watched: HashMap::new(),
             device_changes: false,
         }
     }
 
-    /// Receives the events of `device` from now on; watching a device twice changes nothing.
-    pub fn watch(&mut self, device: &DeviceId) {
-        if self.watched.insert(device.clone()) {
-            self.bus
-                .watchers
-                .entry(device.clone())
-                // Most devices have one watcher: no room for more until needed.
-                .or_insert_with(|| Vec::with_capacity(1))
-                .push(Arc::clone(&self.subscriber));
+    /// Receives the events of `device` from now on, each with `tag`; watching a device again
+    /// only replaces its tag (for events published from then on).
+    pub fn watch(&mut self, device: &DeviceId, tag: Tag) {
+        match self.watched.entry(device.clone()) {
+            Entry::Occupied(mut known) => {
+                if *known.get() != tag {
+                    known.insert(tag);
+                    let id = self.subscriber.id;
+                    if let Some(mut watchers) = self.bus.watchers.get_mut(device) {
+                        for watcher in watchers.iter_mut().filter(|w| w.subscriber.id == id) {
+                            watcher.tag = tag;
+                        }
+                    }
+                }
+            }
+            Entry::Vacant(new) => {
+                new.insert(tag);
+                self.bus
+                    .watchers
+                    .entry(device.clone())
+                    // Most devices have one watcher: no room for more until needed.
+                    .or_insert_with(|| Vec::with_capacity(1))
+                    .push(Watcher {
+                        subscriber: Arc::clone(&self.subscriber),
+                        tag,
+                    });
+            }
         }
     }
 
     /// Stops receiving the events of `device` (events already queued stay queued).
     pub fn unwatch(&mut self, device: &DeviceId) {
-        if self.watched.remove(device) {
+        if self.watched.remove(device).is_some() {
             self.bus.unwatch(device, self.subscriber.id);
         }
     }
 
     /// Stops receiving device events.
     pub fn unwatch_all(&mut self) {
-        for device in std::mem::take(&mut self.watched) {
+        for (device, _) in std::mem::take(&mut self.watched) {
             self.bus.unwatch(&device, self.subscriber.id);
         }
     }
@@ -250,12 +413,26 @@ impl Subscription {
         }
     }
 
-    /// Waits for deliveries and moves up to `limit` of them into `buffer`; returns how many.
-    /// Cancel-safe.
+    /// Waits for deliveries and moves them into `buffer` until they hold at least `limit`
+    /// events and notices (or the queue is empty); returns how many they hold. Cancel-safe.
     pub async fn recv_many(&mut self, buffer: &mut Vec<Delivery>, limit: usize) -> usize {
-        // The subscription holds a sender itself, so the queue never closes and `recv_many`
-        // returns 0 only for a zero limit.
-        self.queue.recv_many(buffer, limit.max(1)).await
+        // The subscription holds a sender itself, so the queue never closes.
+        let Some(first) = self.queue.recv().await else {
+            return 0;
+        };
+        let mut taken = first.weight();
+        buffer.push(first);
+        while taken < limit {
+            match self.queue.try_recv() {
+                Ok(delivery) => {
+                    taken += delivery.weight();
+                    buffer.push(delivery);
+                }
+                Err(_) => break,
+            }
+        }
+        self.subscriber.queued.fetch_sub(taken, Ordering::Relaxed);
+        taken
     }
 
     /// Takes the count of dropped deliveries not yet announced by [`Delivery::Lost`].
@@ -287,6 +464,7 @@ mod tests {
 
     use csta::events::{BackInServiceEvent, Event};
     use csta::types::DeviceRef;
+    use futures_util::FutureExt;
 
     use super::*;
     use crate::events::{EventKind, LocalState};
@@ -301,21 +479,47 @@ mod tests {
         }
     }
 
+    fn batch(devices: &[&str]) -> Vec<DeviceEvent> {
+        devices.iter().map(|device| event(device)).collect()
+    }
+
+    fn watch(subscription: &mut Subscription, device: &str) {
+        subscription.watch(&DeviceId::new(device), 0);
+    }
+
+    /// Everything queued, taken as the connection takes it.
     fn drain(subscription: &mut Subscription) -> Vec<Delivery> {
         let mut deliveries = Vec::new();
-        while let Ok(delivery) = subscription.queue.try_recv() {
-            deliveries.push(delivery);
-        }
+        subscription
+            .recv_many(&mut deliveries, usize::MAX)
+            .now_or_never();
         deliveries
     }
 
+    /// One entry per event or notice.
     fn devices(deliveries: &[Delivery]) -> Vec<String> {
         deliveries
             .iter()
+            .flat_map(|delivery| match delivery {
+                Delivery::Events(events) => events
+                    .iter()
+                    .map(|(shared, _)| shared.event().device.to_string())
+                    .collect(),
+                Delivery::LinesChanged { pbx } => vec![format!("lines of {pbx}")],
+                Delivery::Lost(count) => vec![format!("lost {count}")],
+            })
+            .collect()
+    }
+
+    fn tagged(deliveries: &[Delivery]) -> Vec<Vec<(String, Tag)>> {
+        deliveries
+            .iter()
             .map(|delivery| match delivery {
-                Delivery::Device(shared) => shared.event().device.to_string(),
-                Delivery::LinesChanged { pbx } => format!("lines of {pbx}"),
-                Delivery::Lost(count) => format!("lost {count}"),
+                Delivery::Events(events) => events
+                    .iter()
+                    .map(|(shared, tag)| (shared.event().device.to_string(), tag))
+                    .collect(),
+                other => panic!("not events: {other:?}"),
             })
             .collect()
     }
@@ -325,11 +529,11 @@ mod tests {
         let bus = Arc::new(Bus::new(1024));
         let mut first = Subscription::new(bus.clone(), 64);
         let mut second = Subscription::new(bus.clone(), 64);
-        first.watch(&DeviceId::new("201"));
-        first.watch(&DeviceId::new("202"));
-        second.watch(&DeviceId::new("202"));
+        watch(&mut first, "201");
+        watch(&mut first, "202");
+        watch(&mut second, "202");
         for device in ["201", "202", "203", "201"] {
-            bus.publish(event(device));
+            bus.publish(vec![event(device)]);
         }
         assert_eq!(devices(&drain(&mut first)), ["201", "202", "201"]);
         assert_eq!(devices(&drain(&mut second)), ["202"]);
@@ -341,11 +545,62 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_one_delivery_per_subscriber_in_order_with_its_tags() {
+        let bus = Arc::new(Bus::new(1024));
+        let mut first = Subscription::new(bus.clone(), 64);
+        let mut second = Subscription::new(bus.clone(), 64);
+        let mut idle = Subscription::new(bus.clone(), 64);
+        first.watch(&DeviceId::new("201"), 7);
+        first.watch(&DeviceId::new("202"), 9);
+        second.watch(&DeviceId::new("202"), 1);
+        idle.watch(&DeviceId::new("209"), 3);
+        bus.publish(batch(&["201", "202", "203", "201", "202"]));
+        let tag = |device: &str, tag| (device.to_owned(), tag);
+        assert_eq!(
+            tagged(&drain(&mut first)),
+            [vec![
+                tag("201", 7),
+                tag("202", 9),
+                tag("201", 7),
+                tag("202", 9)
+            ]]
+        );
+        assert_eq!(
+            tagged(&drain(&mut second)),
+            [vec![tag("202", 1), tag("202", 1)]]
+        );
+        assert!(drain(&mut idle).is_empty());
+        assert_eq!(bus.deliveries(), 6);
+        bus.publish(Vec::new());
+        bus.publish(batch(&["203"]));
+        assert_eq!(bus.deliveries(), 6, "nothing for nobody");
+    }
+
+    #[test]
+    fn watching_again_replaces_the_tag_for_later_events() {
+        let bus = Arc::new(Bus::new(1024));
+        let mut subscription = Subscription::new(bus.clone(), 64);
+        let device = DeviceId::new("201");
+        subscription.watch(&device, 1);
+        bus.publish(batch(&["201"]));
+        subscription.watch(&device, 2);
+        bus.publish(batch(&["201"]));
+        let deliveries = drain(&mut subscription);
+        let tags: Vec<Tag> = tagged(&deliveries)
+            .into_iter()
+            .flatten()
+            .map(|(_, tag)| tag)
+            .collect();
+        assert_eq!(tags, [1, 2], "the queued event keeps its tag");
+        assert_eq!((bus.watchers("201"), subscription.watched()), (1, 1));
+    }
+
+    #[test]
     fn an_event_nobody_watches_costs_no_delivery() {
         let bus = Arc::new(Bus::new(1024));
         let mut subscription = Subscription::new(bus.clone(), 64);
-        subscription.watch(&DeviceId::new("201"));
-        bus.publish(event("202"));
+        watch(&mut subscription, "201");
+        bus.publish(batch(&["202"]));
         assert_eq!(bus.deliveries(), 0);
         assert!(drain(&mut subscription).is_empty());
         assert_eq!(bus.watchers.len(), 1);
@@ -357,9 +612,9 @@ mod tests {
         let mut subscription = Subscription::new(bus.clone(), 64);
         let mut other = Subscription::new(bus.clone(), 64);
         let device = DeviceId::new("201");
-        subscription.watch(&device);
-        subscription.watch(&device);
-        other.watch(&device);
+        subscription.watch(&device, 0);
+        subscription.watch(&device, 0);
+        other.watch(&device, 0);
         assert_eq!((bus.watchers("201"), subscription.watched()), (2, 1));
         subscription.unwatch(&device);
         assert_eq!(bus.watchers("201"), 1);
@@ -369,8 +624,8 @@ mod tests {
             1,
             "unwatching twice removes nobody else"
         );
-        subscription.watch(&device);
-        subscription.watch(&DeviceId::new("202"));
+        subscription.watch(&device, 0);
+        watch(&mut subscription, "202");
         subscription.watch_device_changes();
         other.watch_device_changes();
         drop(subscription);
@@ -386,42 +641,58 @@ mod tests {
         let bus = Arc::new(Bus::new(1024));
         let mut slow = Subscription::new(bus.clone(), 4);
         let mut fast = Subscription::new(bus.clone(), 64);
-        slow.watch(&DeviceId::new("201"));
-        fast.watch(&DeviceId::new("201"));
-        for _ in 0..10 {
-            bus.publish(event("201"));
-        }
+        watch(&mut slow, "201");
+        watch(&mut fast, "201");
+        bus.publish(batch(&["201"; 10]));
         assert_eq!(
-            drain(&mut fast).len(),
+            devices(&drain(&mut fast)).len(),
             10,
             "the fast subscriber lost nothing"
         );
         assert_eq!(devices(&drain(&mut slow)), ["201"; 4]);
-        bus.publish(event("201"));
+        bus.publish(batch(&["201"]));
         assert_eq!(devices(&drain(&mut slow)), ["lost 6", "201"]);
         assert_eq!(slow.take_lost(), 0);
         // Lost again, and the subscriber ends before the next event: the count is still known.
         for _ in 0..6 {
-            bus.publish(event("201"));
+            bus.publish(batch(&["201"]));
         }
         assert_eq!(slow.take_lost(), 2);
         assert_eq!(bus.deliveries(), 2 * 17);
     }
 
     #[test]
-    fn the_notice_waits_for_room_for_itself_and_the_next_delivery() {
+    fn a_batch_that_partly_fits_delivers_its_first_events() {
+        let bus = Arc::new(Bus::new(1024));
+        let mut slow = Subscription::new(bus.clone(), 4);
+        for device in ["201", "202", "203", "204", "205"] {
+            watch(&mut slow, device);
+        }
+        bus.publish(batch(&["201", "202", "203"]));
+        bus.publish(batch(&["204", "205"]));
+        assert_eq!(devices(&drain(&mut slow)), ["201", "202", "203", "204"]);
+        // The notice and the first three of four events fill the queue.
+        bus.publish(batch(&["202", "203", "204", "205"]));
+        assert_eq!(devices(&drain(&mut slow)), ["lost 1", "202", "203", "204"]);
+        assert_eq!(slow.take_lost(), 1);
+    }
+
+    #[test]
+    fn nothing_passes_a_loss_until_the_notice_fits_with_a_delivery() {
         let bus = Arc::new(Bus::new(1024));
         let mut slow = Subscription::new(bus.clone(), 2);
-        slow.watch(&DeviceId::new("201"));
+        watch(&mut slow, "201");
+        watch(&mut slow, "202");
         for _ in 0..3 {
-            bus.publish(event("201"));
+            bus.publish(batch(&["201"]));
         }
-        assert_eq!(slow.queue.try_recv().map(|_| ()), Ok(()));
-        // One slot free: the event takes it, the notice waits.
-        bus.publish(event("201"));
-        assert_eq!(devices(&drain(&mut slow)), ["201", "201"]);
-        bus.publish(event("201"));
-        assert_eq!(devices(&drain(&mut slow)), ["lost 1", "201"]);
+        let mut taken = Vec::new();
+        assert_eq!(slow.recv_many(&mut taken, 1).now_or_never(), Some(1));
+        // One place free: the notice needs two, so the event is dropped too.
+        bus.publish(batch(&["202"]));
+        assert_eq!(devices(&drain(&mut slow)), ["201"]);
+        bus.publish(batch(&["202"]));
+        assert_eq!(devices(&drain(&mut slow)), ["lost 2", "202"]);
     }
 
     #[test]
@@ -431,7 +702,7 @@ mod tests {
         let mut monitor = Subscription::new(bus.clone(), 8);
         lister.watch_device_changes();
         lister.watch_device_changes();
-        monitor.watch(&DeviceId::new("201"));
+        watch(&mut monitor, "201");
         bus.publish_lines_changed(&Arc::from("pbx"));
         assert_eq!(devices(&drain(&mut lister)), ["lines of pbx"]);
         assert!(drain(&mut monitor).is_empty());
@@ -441,26 +712,34 @@ mod tests {
     fn queues_are_bounded_by_the_bus() {
         let bus = Arc::new(Bus::new(3));
         let mut subscription = Subscription::new(bus.clone(), 100);
-        subscription.watch(&DeviceId::new("201"));
+        watch(&mut subscription, "201");
         for _ in 0..5 {
-            bus.publish(event("201"));
+            bus.publish(batch(&["201"]));
         }
-        assert_eq!(drain(&mut subscription).len(), 3);
+        assert_eq!(devices(&drain(&mut subscription)).len(), 3);
         assert_eq!(subscription.take_lost(), 2);
     }
 
     #[tokio::test]
-    async fn recv_many_takes_what_is_queued_up_to_the_limit() {
+    async fn recv_many_takes_deliveries_up_to_the_limit_and_frees_their_room() {
         let bus = Arc::new(Bus::new(1024));
-        let mut subscription = Subscription::new(bus.clone(), 64);
-        subscription.watch(&DeviceId::new("201"));
+        let mut subscription = Subscription::new(bus.clone(), 6);
+        watch(&mut subscription, "201");
         for _ in 0..5 {
-            bus.publish(event("201"));
+            bus.publish(batch(&["201"]));
         }
         let mut buffer = Vec::new();
         assert_eq!(subscription.recv_many(&mut buffer, 3).await, 3);
         assert_eq!(subscription.recv_many(&mut buffer, 3).await, 2);
         assert_eq!(buffer.len(), 5);
+        // A batch is taken whole, even past the limit; its room is free again afterwards.
+        bus.publish(batch(&["201"; 6]));
+        buffer.clear();
+        assert_eq!(subscription.recv_many(&mut buffer, 3).await, 6);
+        assert_eq!(buffer.len(), 1);
+        bus.publish(batch(&["201"; 6]));
+        assert_eq!(devices(&drain(&mut subscription)), ["201"; 6]);
+        assert_eq!(subscription.take_lost(), 0);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! The connection task reads frames, answers requests (services run inline, so answers keep
 //! the order of requests) and writes the events of its monitors. Its subscription to the
-//! registry's bus watches the monitored devices and queues their events (a bounded queue): the
-//! task takes whatever is queued at once, frames each event for every monitor that wants it
-//! from one encoding shared by all connections, and writes the lot with one `write`. A client
+//! registry's bus watches each monitored device with the tag of the device's monitors and
+//! queues their events (a bounded queue, one entry per published batch): the task takes
+//! whatever is queued at once, finds each event's monitors by its tag, frames the event for
+//! every monitor that wants it from one encoding shared by all connections, and writes the lot
+//! with one `write`. A client
 //! that does not read only slows its own connection: its queue fills, further events are
 //! dropped, and the client is told with `SystemStatus messagesLost` before the next event that
 //! finds room.
@@ -45,10 +47,10 @@ use super::monitors::{self, Monitor, Monitors};
 use super::session::{Parked, ReattachError};
 use super::{Shared, auth};
 use crate::config::{ListenerConfig, UserConfig};
-use crate::registry::{Delivery, SharedEvent, Subscription};
+use crate::registry::{Delivery, SharedEvent, Subscription, Tag};
 
-/// Deliveries taken from the queue at once, and so written with one `write` (about 45 KiB of
-/// frames with one monitor per device).
+/// Deliveries taken from the queue at once (at least; a published batch is taken whole), and so
+/// written with one `write` (about 45 KiB of frames with one monitor per device).
 const BATCH: usize = 64;
 /// Output buffer capacity kept between writes: what a batch usually needs, so that a busy
 /// connection does not reallocate per write; a larger one (many monitors per device, long
@@ -358,8 +360,10 @@ impl Connection {
 
     /// Adds a monitor and watches its device.
     pub(super) fn add_monitor(&mut self, monitor: Monitor) {
-        self.subscription.watch(&monitor.device);
-        self.monitors.add(monitor);
+        let device = monitor.device.clone();
+        if let Some(tag) = self.monitors.add(monitor) {
+            self.subscription.watch(&device, tag);
+        }
     }
 
     /// Removes a monitor; its device is no longer watched once no other monitor covers it.
@@ -373,10 +377,10 @@ impl Connection {
 
     /// Replaces every monitor (with none, or with a re-attached session's); returns the old
     /// ones.
-    fn replace_monitors(&mut self, monitors: Monitors) -> Monitors {
+    fn replace_monitors(&mut self, mut monitors: Monitors) -> Monitors {
         self.subscription.unwatch_all();
-        for device in monitors.devices() {
-            self.subscription.watch(device);
+        for (device, tag) in monitors.succeed(&self.monitors) {
+            self.subscription.watch(&device, tag);
         }
         std::mem::replace(&mut self.monitors, monitors)
     }
@@ -395,7 +399,11 @@ impl Connection {
     fn on_deliveries(&mut self, deliveries: &mut Vec<Delivery>) -> Result<(), Close> {
         for delivery in deliveries.drain(..) {
             match delivery {
-                Delivery::Device(shared) => self.on_event(&shared),
+                Delivery::Events(events) => {
+                    for (shared, tag) in events.iter() {
+                        self.on_event(shared, tag);
+                    }
+                }
                 Delivery::LinesChanged { .. } => self.on_lines_changed()?,
                 Delivery::Lost(count) => self.report_loss(count)?,
             }
@@ -403,13 +411,14 @@ impl Connection {
         Ok(())
     }
 
-    /// Frames an event for every monitor of its device that wants it, from the encoding all
+    /// Frames an event for every monitor its tag names that wants it, from the encoding all
     /// connections share.
-    fn on_event(&mut self, shared: &SharedEvent) {
+    fn on_event(&mut self, shared: &SharedEvent, tag: Tag) {
         let event = shared.event();
         let mut wanted = self
             .monitors
-            .of_device(&event.device)
+            .tagged(tag)
+            .iter()
             .filter(|monitor| monitors::wants(&monitor.filter, &event.kind))
             .peekable();
         if wanted.peek().is_none() {

@@ -9,6 +9,7 @@ use csta::types::{
 };
 
 use crate::events::{DeviceId, EventKind};
+use crate::registry::Tag;
 
 /// A device monitor.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -21,55 +22,109 @@ pub(super) struct Monitor {
     pub(super) filter: MonitorFilter,
 }
 
-/// The monitors of a connection, by device (what every delivery looks up) and by
-/// cross-reference id (what `MonitorStop` names).
+/// The monitors of a connection, grouped by device in slots.
+///
+/// Every delivery names its monitors by the tag its device is watched with: the slot's index
+/// and the slot's generation, so that finding them is an index, not a hash of the device, and
+/// an event queued for a device before its slot was given to another is not taken for the new
+/// device's. `MonitorStop` finds a monitor by cross-reference id.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Monitors {
-    /// The monitors of each device, in the order they were started.
-    by_device: HashMap<DeviceId, Vec<Monitor>>,
+    slots: Vec<Slot>,
+    /// Slots with no device, used again before the list grows.
+    free: Vec<usize>,
+    /// The slot of each monitored device.
+    by_device: HashMap<DeviceId, usize>,
     /// The device of each monitor.
     devices: HashMap<String, DeviceId>,
+    /// The generation the next slot given to a device gets.
+    next_generation: u32,
+}
+
+/// The monitors of one device.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    generation: u32,
+    /// In the order they were started; none in a free slot.
+    monitors: Vec<Monitor>,
 }
 
 impl Monitors {
-    /// Adds a monitor.
-    pub(super) fn add(&mut self, monitor: Monitor) {
+    /// Adds a monitor; returns the tag to watch its device with when no monitor covered the
+    /// device before.
+    pub(super) fn add(&mut self, monitor: Monitor) -> Option<Tag> {
         self.devices.insert(
             monitor.cross_ref.as_str().to_owned(),
             monitor.device.clone(),
         );
-        self.by_device
-            .entry(monitor.device.clone())
-            // Most devices have one monitor: no room for more until needed.
-            .or_insert_with(|| Vec::with_capacity(1))
-            .push(monitor);
+        if let Some(&index) = self.by_device.get(&monitor.device) {
+            self.slots[index].monitors.push(monitor);
+            return None;
+        }
+        let index = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(Slot::default());
+            self.slots.len() - 1
+        });
+        self.by_device.insert(monitor.device.clone(), index);
+        let generation = self.next_generation;
+        self.next_generation = generation.wrapping_add(1);
+        let slot = &mut self.slots[index];
+        slot.generation = generation;
+        // Most devices have one monitor: no room for more until needed.
+        slot.monitors = Vec::with_capacity(1);
+        slot.monitors.push(monitor);
+        Some(tag(index, generation))
     }
 
     /// Removes a monitor by cross-reference id.
     pub(super) fn remove(&mut self, cross_ref: &str) -> Option<Monitor> {
         let device = self.devices.remove(cross_ref)?;
-        let monitors = self.by_device.get_mut(&device)?;
-        let index = monitors
+        let index = *self.by_device.get(&device)?;
+        let monitors = &mut self.slots[index].monitors;
+        let position = monitors
             .iter()
             .position(|monitor| monitor.cross_ref.as_str() == cross_ref)?;
-        let monitor = monitors.remove(index);
+        let monitor = monitors.remove(position);
         if monitors.is_empty() {
+            *monitors = Vec::new();
             self.by_device.remove(&device);
+            self.free.push(index);
         }
         Some(monitor)
     }
 
-    /// The monitors of a device.
-    pub(super) fn of_device<'a>(
-        &'a self,
-        device: &DeviceId,
-    ) -> impl Iterator<Item = &'a Monitor> + 'a {
-        self.by_device.get(device).into_iter().flatten()
+    /// Gives every device a slot generation newer than any of `before`'s, so that events still
+    /// queued under `before`'s tags are not taken for these monitors; returns the devices with
+    /// their new tags, to watch them with.
+    pub(super) fn succeed(&mut self, before: &Self) -> Vec<(DeviceId, Tag)> {
+        self.next_generation = self.next_generation.max(before.next_generation);
+        let mut tags = Vec::with_capacity(self.by_device.len());
+        for (device, &index) in &self.by_device {
+            let generation = self.next_generation;
+            self.next_generation = generation.wrapping_add(1);
+            self.slots[index].generation = generation;
+            tags.push((device.clone(), tag(index, generation)));
+        }
+        tags
     }
 
-    /// The devices some monitor covers.
-    pub(super) fn devices(&self) -> impl Iterator<Item = &DeviceId> {
-        self.by_device.keys()
+    /// The monitors a delivery's tag names: none when their device's slot has changed hands
+    /// since the tag was given.
+    pub(super) fn tagged(&self, tag: Tag) -> &[Monitor] {
+        // The low half is the index, the high half the generation (see `tag`).
+        let (index, generation) = ((tag & u64::from(u32::MAX)) as usize, (tag >> 32) as u32);
+        match self.slots.get(index) {
+            Some(slot) if slot.generation == generation => &slot.monitors,
+            _ => &[],
+        }
+    }
+
+    /// The monitors of a device.
+    #[cfg(test)]
+    fn of_device(&self, device: &DeviceId) -> &[Monitor] {
+        self.by_device
+            .get(device)
+            .map_or(&[], |&index| &self.slots[index].monitors)
     }
 
     /// Whether some monitor covers the device.
@@ -81,6 +136,11 @@ impl Monitors {
     pub(super) fn len(&self) -> usize {
         self.devices.len()
     }
+}
+
+/// The tag of a slot: its index in the low half, its generation in the high half.
+fn tag(index: usize, generation: u32) -> Tag {
+    (u64::from(generation) << 32) | index as u64
 }
 
 /// Whether a monitor with `filter` reports an event of `kind` (ECMA-269: a filter flag set to
@@ -131,27 +191,93 @@ mod tests {
         }
     }
 
+    fn refs(monitors: &[Monitor]) -> Vec<&str> {
+        monitors
+            .iter()
+            .map(|monitor| monitor.cross_ref.as_str())
+            .collect()
+    }
+
     #[test]
     fn monitors_are_found_by_device_and_removed_by_reference() {
         let mut monitors = Monitors::default();
-        monitors.add(monitor("1", "201"));
-        monitors.add(monitor("2", "201"));
-        monitors.add(monitor("3", "202"));
-        let refs: Vec<&str> = monitors
-            .of_device(&DeviceId::new("201"))
-            .map(|monitor| monitor.cross_ref.as_str())
-            .collect();
-        assert_eq!(refs, ["1", "2"], "in the order they were started");
+        assert!(monitors.add(monitor("1", "201")).is_some());
+        assert_eq!(monitors.add(monitor("2", "201")), None, "201 is watched");
+        assert!(monitors.add(monitor("3", "202")).is_some());
+        assert_eq!(
+            refs(monitors.of_device(&DeviceId::new("201"))),
+            ["1", "2"],
+            "in the order they were started"
+        );
         assert!(monitors.remove("1").is_some());
         assert!(monitors.remove("1").is_none());
-        assert_eq!(monitors.of_device(&DeviceId::new("201")).count(), 1);
+        assert_eq!(monitors.of_device(&DeviceId::new("201")).len(), 1);
         monitors.remove("2");
         assert!(!monitors.covers(&DeviceId::new("201")));
         assert_eq!(monitors.len(), 1);
-        let devices: Vec<&DeviceId> = monitors.devices().collect();
-        assert_eq!(devices, [&DeviceId::new("202")]);
+        assert!(monitors.covers(&DeviceId::new("202")));
         assert!(monitors.remove("3").is_some());
-        assert_eq!((monitors.len(), monitors.devices().count()), (0, 0));
+        assert_eq!((monitors.len(), monitors.by_device.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_tag_names_the_monitors_of_its_device_until_the_slot_changes_hands() {
+        let mut monitors = Monitors::default();
+        let first = monitors.add(monitor("1", "201")).unwrap();
+        monitors.add(monitor("2", "201"));
+        monitors.add(monitor("3", "201"));
+        let other = monitors.add(monitor("4", "202")).unwrap();
+        assert_ne!(first, other);
+        assert_eq!(refs(monitors.tagged(first)), ["1", "2", "3"]);
+        assert_eq!(refs(monitors.tagged(other)), ["4"]);
+        monitors.remove("2");
+        assert_eq!(refs(monitors.tagged(first)), ["1", "3"]);
+
+        // 201's slot is freed and given to 203: 201's queued events find no monitor there.
+        monitors.remove("1");
+        monitors.remove("3");
+        assert!(monitors.tagged(first).is_empty());
+        let reused = monitors.add(monitor("5", "203")).unwrap();
+        assert_eq!(reused & u64::from(u32::MAX), first & u64::from(u32::MAX));
+        assert_ne!(reused, first);
+        assert!(monitors.tagged(first).is_empty());
+        assert_eq!(refs(monitors.tagged(reused)), ["5"]);
+        // A device monitored anew gets a new tag, too.
+        monitors.remove("4");
+        let again = monitors.add(monitor("6", "202")).unwrap();
+        assert_ne!(again, other);
+        assert!(monitors.tagged(other).is_empty());
+        assert_eq!(refs(monitors.tagged(again)), ["6"]);
+        assert!(
+            monitors.tagged(u64::from(u32::MAX)).is_empty(),
+            "no such slot"
+        );
+        assert_eq!(monitors.slots.len(), 2, "free slots are used again");
+    }
+
+    #[test]
+    fn monitors_that_succeed_others_take_none_of_their_tags() {
+        let mut old = Monitors::default();
+        let old_tags = [
+            old.add(monitor("1", "201")).unwrap(),
+            old.add(monitor("2", "202")).unwrap(),
+        ];
+        let mut parked = Monitors::default();
+        parked.add(monitor("7", "201"));
+        parked.add(monitor("8", "203"));
+        let mut tags = parked.succeed(&old);
+        tags.sort();
+        assert_eq!(tags.len(), 2);
+        for tag in old_tags {
+            assert!(parked.tagged(tag).is_empty(), "{tag:x}");
+        }
+        let found: Vec<Vec<&str>> = tags
+            .iter()
+            .map(|(_, tag)| refs(parked.tagged(*tag)))
+            .collect();
+        let devices: Vec<&str> = tags.iter().map(|(device, _)| device.as_str()).collect();
+        assert_eq!(devices, ["201", "203"]);
+        assert_eq!(found, [["7"], ["8"]]);
     }
 
     #[test]
