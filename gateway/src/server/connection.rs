@@ -418,7 +418,6 @@ impl Connection {
         let mut wanted = self
             .monitors
             .tagged(tag)
-            .iter()
             .filter(|monitor| monitors::wants(&monitor.filter, &event.kind))
             .peekable();
         if wanted.peek().is_none() {
