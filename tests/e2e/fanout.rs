@@ -62,6 +62,22 @@ async fn one_call(client: &mut CstaClient) -> Vec<CstaEvent> {
     }
 }
 
+/// The events at a device until the call is cleared there.
+async fn until_cleared(client: &mut CstaClient) -> Vec<CstaEvent> {
+    let mut events = Vec::new();
+    loop {
+        let event = client
+            .next_event(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("the call was not cleared: {events:#?}"));
+        let last = matches!(event.event, Event::CallCleared(_));
+        events.push(event);
+        if last {
+            return events;
+        }
+    }
+}
+
 /// Reads whole messages from a raw socket until nothing arrives for 300 ms (at most 20 s).
 async fn read_until_quiet(
     socket: &mut tokio::net::TcpStream,
@@ -153,6 +169,48 @@ async fn two_monitors_of_a_device_on_one_connection_get_every_event_and_leave_no
         watchers(registry, &["201", "202"]) == [0, 0]
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_device_monitored_after_another_stopped_gets_its_own_events_and_no_others() {
+    let setup = SimGateway::start("").await;
+    let mut client = setup.client().await;
+    let stopped = client.monitor("201").await.unwrap();
+    let kept = client.monitor("202").await.unwrap();
+    stop(&client, &stopped).await;
+    // 203 takes the place 201 had among the connection's monitors.
+    let next = client.monitor("203").await.unwrap();
+    let mut reference = setup.client().await;
+    reference.monitor("203").await.unwrap();
+
+    let call = setup.sim.dial("201", "203").unwrap();
+    setup.sim.hangup(call, "201").unwrap();
+    let events = until_cleared(&mut client).await;
+    assert!(
+        events
+            .iter()
+            .all(|event| event.monitor_cross_ref_id == next),
+        "{events:#?}"
+    );
+    let expected = until_cleared(&mut reference).await;
+    assert_eq!(
+        events.iter().map(|event| &event.event).collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|event| &event.event)
+            .collect::<Vec<_>>(),
+        "exactly 203's events"
+    );
+
+    let call = setup.sim.dial("202", "204").unwrap();
+    setup.sim.hangup(call, "202").unwrap();
+    let events = one_call(&mut client).await;
+    assert!(
+        events
+            .iter()
+            .all(|event| event.monitor_cross_ref_id == kept),
+        "{events:#?}"
+    );
 }
 
 #[tokio::test]
