@@ -48,34 +48,44 @@ fn ends_a_leg(event: &Event) -> bool {
 
 /// The events of one call at a device, read until the device's leg ended.
 async fn one_call(client: &mut CstaClient) -> Vec<CstaEvent> {
+    read_until(client, ends_a_leg).await
+}
+
+/// The events at a device up to the first that `last` accepts.
+async fn read_until(client: &mut CstaClient, last: impl Fn(&Event) -> bool) -> Vec<CstaEvent> {
     let mut events = Vec::new();
     loop {
         let event = client
             .next_event(WAIT)
             .await
             .unwrap_or_else(|| panic!("the call did not end: {events:#?}"));
-        let last = ends_a_leg(&event.event);
+        let done = last(&event.event);
         events.push(event);
-        if last {
+        if done {
             return events;
         }
     }
 }
 
-/// The events at a device until the call is cleared there.
-async fn until_cleared(client: &mut CstaClient) -> Vec<CstaEvent> {
-    let mut events = Vec::new();
-    loop {
-        let event = client
-            .next_event(WAIT)
-            .await
-            .unwrap_or_else(|| panic!("the call was not cleared: {events:#?}"));
-        let last = matches!(event.event, Event::CallCleared(_));
-        events.push(event);
-        if last {
-            return events;
-        }
-    }
+/// Places a call that `from` hangs up, and reads the events up to the first that `last`
+/// accepts: all for `monitor`.
+async fn call_seen_by(
+    setup: &SimGateway,
+    client: &mut CstaClient,
+    (from, to): (&str, &str),
+    monitor: &MonitorCrossRefId,
+    last: impl Fn(&Event) -> bool,
+) -> Vec<CstaEvent> {
+    let call = setup.sim.dial(from, to).unwrap();
+    setup.sim.hangup(call, from).unwrap();
+    let events = read_until(client, last).await;
+    assert!(
+        events
+            .iter()
+            .all(|event| &event.monitor_cross_ref_id == monitor),
+        "{events:#?}"
+    );
+    events
 }
 
 /// Reads whole messages from a raw socket until nothing arrives for 300 ms (at most 20 s).
@@ -151,15 +161,7 @@ async fn two_monitors_of_a_device_on_one_connection_get_every_event_and_leave_no
     // The device stays watched while one monitor of the connection is left.
     stop(&client, &first).await;
     assert_eq!(watchers(registry, &["201", "202"]), [2, 1]);
-    let call = setup.sim.dial("201", "202").unwrap();
-    setup.sim.hangup(call, "201").unwrap();
-    let events = one_call(&mut client).await;
-    assert!(
-        events
-            .iter()
-            .all(|event| event.monitor_cross_ref_id == second),
-        "{events:#?}"
-    );
+    call_seen_by(&setup, &mut client, ("201", "202"), &second, ends_a_leg).await;
     stop(&client, &second).await;
     assert_eq!(watchers(registry, &["201", "202"]), [1, 1]);
 
@@ -183,16 +185,9 @@ async fn a_device_monitored_after_another_stopped_gets_its_own_events_and_no_oth
     let mut reference = setup.client().await;
     reference.monitor("203").await.unwrap();
 
-    let call = setup.sim.dial("201", "203").unwrap();
-    setup.sim.hangup(call, "201").unwrap();
-    let events = until_cleared(&mut client).await;
-    assert!(
-        events
-            .iter()
-            .all(|event| event.monitor_cross_ref_id == next),
-        "{events:#?}"
-    );
-    let expected = until_cleared(&mut reference).await;
+    let cleared = |event: &Event| matches!(event, Event::CallCleared(_));
+    let events = call_seen_by(&setup, &mut client, ("201", "203"), &next, cleared).await;
+    let expected = read_until(&mut reference, cleared).await;
     assert_eq!(
         events.iter().map(|event| &event.event).collect::<Vec<_>>(),
         expected
@@ -202,15 +197,7 @@ async fn a_device_monitored_after_another_stopped_gets_its_own_events_and_no_oth
         "exactly 203's events"
     );
 
-    let call = setup.sim.dial("202", "204").unwrap();
-    setup.sim.hangup(call, "202").unwrap();
-    let events = one_call(&mut client).await;
-    assert!(
-        events
-            .iter()
-            .all(|event| event.monitor_cross_ref_id == kept),
-        "{events:#?}"
-    );
+    call_seen_by(&setup, &mut client, ("202", "204"), &kept, ends_a_leg).await;
 }
 
 #[tokio::test]
