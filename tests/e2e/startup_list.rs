@@ -1,9 +1,12 @@
 //! The device list asked for while the gateway starts: it waits for the first PBX sync, so a
 //! TAPI or CRM client never takes a PBX still starting for one without lines; a PBX that
-//! failed its first attempt, or one that takes too long, does not hold the list back further.
+//! failed its first attempt, or one that takes too long, does not hold the list back further;
+//! a held list holds nothing else back.
 
 use std::time::Duration;
 
+use csta::message::Message;
+use csta::system::{GetSwitchingFunctionDevices, RequestSystemStatus};
 use gateway::client::{CstaClient, DeviceInfo};
 use pbx_soap::sim::{Directory, Sim, SimConfig};
 use tests::{TestGateway, sim_gateway_config};
@@ -151,5 +154,39 @@ async fn a_pbx_that_never_finishes_its_first_attempt_holds_the_list_back_no_long
             .iter()
             .all(|(_, status)| !status.ready && status.last_error.is_none()),
         "the link is still in its first attempt: {links:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_whose_list_is_held_back_serves_its_other_requests_meanwhile() {
+    tests::subscribe();
+    let sim = Sim::start(SimConfig::default(), Directory::demo())
+        .await
+        .expect("simulator");
+    sim.faults().stall_polls(true);
+    let gateway = gateway(&sim.url(), Duration::from_secs(10), Duration::from_secs(90)).await;
+    let client = client(&gateway).await;
+    let listing = client.request(GetSwitchingFunctionDevices::default().into());
+    tokio::pin!(listing);
+    assert!(
+        tokio::time::timeout(HELD_BACK, &mut listing).await.is_err(),
+        "no list while the first sync is under way"
+    );
+    let status = tokio::time::timeout(WAIT, client.request(RequestSystemStatus::default().into()))
+        .await
+        .expect("answered while the list is held back")
+        .expect("a status");
+    assert!(
+        matches!(status, Message::RequestSystemStatusResponse(_)),
+        "{status:?}"
+    );
+    sim.faults().stall_polls(false);
+    let answer = tokio::time::timeout(WAIT, listing)
+        .await
+        .expect("the list comes once the lines are in")
+        .expect("a list");
+    assert!(
+        matches!(answer, Message::GetSwitchingFunctionDevicesResponse(_)),
+        "{answer:?}"
     );
 }

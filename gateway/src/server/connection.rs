@@ -34,9 +34,9 @@ use csta::session::{
     StopApplicationSession, StopApplicationSessionNegResponse, StopApplicationSessionPosResponse,
     StopSessionError,
 };
-use csta::system::SystemStatus;
+use csta::system::{GetSwitchingFunctionDevices, SystemStatus};
 use csta::types::SystemStatusValue;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
 use tracing::{debug, info, warn};
@@ -44,6 +44,7 @@ use tracing::{debug, info, warn};
 use super::codec::{CodecError, CstaCodec, RawFrame};
 use super::convert::{self, EventContext};
 use super::monitors::{self, Monitor, Monitors};
+use super::services::Reply;
 use super::session::{Parked, ReattachError};
 use super::{Shared, auth};
 use crate::config::{ListenerConfig, UserConfig};
@@ -120,6 +121,10 @@ pub(super) struct Connection {
     pub(super) sys_stat_register_id: Option<csta::ids::SysStatRegisterId>,
     /// The client listed the devices or registered: tell it when they change.
     pub(super) wants_device_changes: bool,
+    /// Device lists asked for before every PBX link finished its first sync, answered when
+    /// the links settle or at `held_until` (see [`Connection::hold_list`]).
+    held_lists: Vec<(InvokeId, GetSwitchingFunctionDevices)>,
+    held_until: Option<tokio::time::Instant>,
 }
 
 impl Connection {
@@ -148,6 +153,8 @@ impl Connection {
             next_invoke: InvokeId::new(0).unwrap_or(InvokeId::EVENT),
             sys_stat_register_id: None,
             wants_device_changes: false,
+            held_lists: Vec::new(),
+            held_until: None,
         };
         let mut frames = FramedRead::new(
             stream,
@@ -223,6 +230,17 @@ impl Connection {
                         return close;
                     }
                 }
+                () = self.shared.registry.links_settled(), if !self.held_lists.is_empty() => {
+                    if let Err(close) = self.answer_held_lists() {
+                        return close;
+                    }
+                }
+                () = sleep_until(self.held_until) => {
+                    info!(peer = %self.peer, "listing the devices before every PBX link finished its first sync");
+                    if let Err(close) = self.answer_held_lists() {
+                        return close;
+                    }
+                }
                 () = sleep_until(session_deadline) => {
                     self.terminate_session();
                     return Close::SessionExpired;
@@ -294,29 +312,89 @@ impl Connection {
                     let error = CstaErrorCode::Security(SecurityError::SecurityInfoViolated);
                     return self.reply(invoke, Message::CstaErrorCode(error));
                 }
-                let started = Instant::now();
-                let name = message.name();
-                let outcome = self.service(message).await;
-                debug!(
-                    peer = %self.peer,
-                    service = name,
-                    invoke = invoke.value(),
-                    ok = outcome.is_ok(),
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                    "request"
-                );
-                match outcome {
-                    Ok(reply) => {
-                        self.reply(invoke, reply.response)?;
-                        for message in reply.then {
-                            self.request(message)?;
-                        }
-                        Ok(())
+                if let Message::GetSwitchingFunctionDevices(request) = message {
+                    if !self.held_lists.is_empty()
+                        || self
+                            .shared
+                            .registry
+                            .links_settled()
+                            .now_or_never()
+                            .is_none()
+                    {
+                        self.hold_list(invoke, request);
+                        return Ok(());
                     }
-                    Err(error) => self.reply(invoke, Message::CstaErrorCode(error)),
+                    return self
+                        .answer(invoke, Message::GetSwitchingFunctionDevices(request))
+                        .await;
                 }
+                self.answer(invoke, message).await
             }
         }
+    }
+
+    /// Carries out a service request and queues its answer.
+    async fn answer(&mut self, invoke: InvokeId, message: Message) -> Result<(), Close> {
+        let started = Instant::now();
+        let name = message.name();
+        let outcome = self.service(message).await;
+        debug!(
+            peer = %self.peer,
+            service = name,
+            invoke = invoke.value(),
+            ok = outcome.is_ok(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        self.queue_outcome(invoke, outcome)
+    }
+
+    /// Queues a service's answer (and the requests that follow it) or its error.
+    fn queue_outcome(
+        &mut self,
+        invoke: InvokeId,
+        outcome: Result<Reply, CstaErrorCode>,
+    ) -> Result<(), Close> {
+        match outcome {
+            Ok(reply) => {
+                self.reply(invoke, reply.response)?;
+                for message in reply.then {
+                    self.request(message)?;
+                }
+                Ok(())
+            }
+            Err(error) => self.reply(invoke, Message::CstaErrorCode(error)),
+        }
+    }
+
+    /// Holds back a device list asked for while a PBX link is still in its first sync: that
+    /// list would be short or empty, and TAPI and CRM clients take it for "no lines". It is
+    /// answered when every link is ready or has failed its first attempt, at the latest after
+    /// the longest `line_determination_timeout` of the PBX systems (what start-up grants a PBX
+    /// to report its lines). The connection serves everything else meanwhile.
+    fn hold_list(&mut self, invoke: InvokeId, request: GetSwitchingFunctionDevices) {
+        if self.held_until.is_none() {
+            let bound = self
+                .shared
+                .links
+                .values()
+                .map(|link| link.config().line_determination_timeout)
+                .max()
+                .unwrap_or_default();
+            self.held_until = Some(tokio::time::Instant::now() + bound);
+        }
+        debug!(peer = %self.peer, invoke = invoke.value(), "device list held until the PBX links settle");
+        self.held_lists.push((invoke, request));
+    }
+
+    /// Answers the held device lists, in the order they were asked for.
+    fn answer_held_lists(&mut self) -> Result<(), Close> {
+        self.held_until = None;
+        for (invoke, request) in std::mem::take(&mut self.held_lists) {
+            let outcome = self.device_list(&request);
+            self.queue_outcome(invoke, outcome)?;
+        }
+        Ok(())
     }
 
     /// Queues an answer; it is written before the connection waits for anything else.

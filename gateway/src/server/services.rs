@@ -184,7 +184,7 @@ impl Connection {
             .into(),
             Message::GetCstaFeatures(_) => features::supported(self.conference_anywhere()).into(),
             Message::GetSwitchingFunctionDevices(request) => {
-                return self.device_list(&request).await;
+                return self.device_list(&request);
             }
             Message::GetPhysicalDeviceInformation(request) => {
                 let line = self.line(&request.device, Right::View)?;
@@ -588,32 +588,13 @@ impl Connection {
         Ok(SetDoNotDisturbResponse::default().into())
     }
 
-    /// The device list: a response with a cross reference, then the segments.
-    ///
-    /// A list taken while a PBX link is still in its first sync would be short or empty, and
-    /// TAPI and CRM clients take that for "no lines"; so the list waits until every link is
-    /// ready or has failed its first attempt, at most the longest `line_determination_timeout`
-    /// of the PBX systems (what start-up grants a PBX to report its lines). The client is told
-    /// of later changes from the moment the list is read.
-    async fn device_list(
+    /// The device list: a response with a cross reference, then the segments. The client is
+    /// told of later changes from the moment the list is read. (A list asked for before every
+    /// PBX link finished its first sync is held back by the connection first.)
+    pub(super) fn device_list(
         &mut self,
         request: &GetSwitchingFunctionDevices,
     ) -> Result<Reply, CstaErrorCode> {
-        let bound = self
-            .shared
-            .links
-            .values()
-            .map(|link| link.config().line_determination_timeout)
-            .max()
-            .unwrap_or_default();
-        tokio::select! {
-            biased;
-            () = self.shared.registry.links_settled() => {}
-            () = tokio::time::sleep(bound) => {
-                info!(peer = %self.peer, waited_ms = bound.as_millis() as u64, "listing the devices before every PBX link finished its first sync");
-            }
-            () = self.shared.shutdown.cancelled() => {}
-        }
         self.watch_device_changes();
         let wanted = match &request.requested_device_id {
             Some(id) => Some(self.line(id, Right::View)?.line.device),
