@@ -9,10 +9,10 @@
 //!
 //! The gateway restart is the test script's job: the harness prints `harness: restart the
 //! gateway` and waits for `restarted` on stdin. Before it asks, it stalls the simulator's
-//! long polls, so the restarted gateway knows no line yet when the provider logs in again and
-//! lists an empty device set; once the provider has seen that list, the polls run again, the
-//! gateway learns its lines and announces them with `SwFunctionDevicesChanged`. The lines must
-//! go out of service and come back with the same device and permanent ids.
+//! long polls, so the restarted gateway has not synchronised with the PBX when the provider
+//! logs in again: the gateway holds the device list back until then, and the provider must
+//! get no list (certainly no empty one) until the polls run again. The lines must go out of
+//! service and come back with the same device and permanent ids.
 
 use std::ffi::c_void;
 use std::io::{BufRead, Read, Write};
@@ -421,8 +421,8 @@ impl Run {
                 call_records(&records, ht_203)
             ),
         )?;
-        // 202 learns its new far end; the event to 203 (the consulted party) does not name
-        // it, but 201 must no longer show as connected there.
+        // Both learn their new far end: 202 from the transfer's `transferredToDevice`, 203
+        // (the consulted party) from the connection list of the surviving call.
         wait("new connected ids at 202 and 203", |r| {
             info_changes(r, ht_202, LINECALLINFOSTATE_CONNECTEDID) >= 2
                 && info_changes(r, ht_203, LINECALLINFOSTATE_CONNECTEDID) >= 2
@@ -434,7 +434,9 @@ impl Run {
         )?;
         let info = call_info(tsp, hd_203)?;
         expect(
-            info.connected != "201" && info.connected != "203" && info.redirecting == "201",
+            info.connected == "202"
+                && info.connected_name == "Ben Fischer (202)"
+                && info.redirecting == "201",
             format!("203 after the transfer: {info:?}"),
         )?;
         self.request_ok(tsp, "lineDrop (203)", hd_203, |tsp, request, call| {
@@ -643,9 +645,9 @@ impl Run {
     }
 
     /// The gateway restarts while 203 talks to 204: every open line goes out of service and
-    /// the call ends; the restarted gateway first lists no line, then announces them; the
-    /// lines come back under the same ids, and the call that survived at the PBX comes back as
-    /// a new call from the snapshot.
+    /// the call ends; the restarted gateway lists its lines only once it has synchronised with
+    /// the PBX; the lines come back under the same ids, and the call that survived at the PBX
+    /// comes back as a new call from the snapshot.
     fn gateway_restart(
         &mut self,
         tsp: &Tsp,
@@ -658,7 +660,9 @@ impl Run {
         wait("203 CONNECTED", |r| {
             connected(r, ht_old, LINECONNECTEDMODE_ACTIVE) == 1
         })?;
-        let lists_before = log_count(log_file, "device list received lines=0");
+        let lists_before = log_count(log_file, "device list received");
+        let empty_lists = log_count(log_file, "device list received lines=0");
+        let logins_before = log_count(log_file, "logged in to the gateway");
         self.sim.post("fault/stall-poll?on=true")?;
         ask_for_restart()?;
         // 202 was out of service once before (its phone unregistered).
@@ -668,14 +672,25 @@ impl Run {
                 && line_dev_states(r, HT_203, OUTOFSERVICE) == 1
                 && state_events(r, ht_old, LINECALLSTATE_IDLE as usize) == 1
         })?;
-        // Nothing tells TAPI which list the provider got; its log does.
-        wait_for_log(log_file, "device list received lines=0", lists_before + 1)?;
+        // Nothing tells TAPI which list the provider got; its log does. The provider asks for
+        // the list right after its login, and the gateway holds the answer back while its
+        // first PBX sync waits for the stalled polls.
+        wait_for_log(log_file, "logged in to the gateway", logins_before + 1)?;
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        expect(
+            log_count(log_file, "device list received") == lists_before,
+            "no device list before the restarted gateway's first PBX sync",
+        )?;
         self.sim.post("fault/stall-poll?on=false")?;
         wait("every open line INSERVICE again", |r| {
             line_dev_states(r, HT_201, INSERVICE) == 1
                 && line_dev_states(r, HT_202, INSERVICE) == 2
                 && line_dev_states(r, HT_203, INSERVICE) == 1
         })?;
+        expect(
+            log_count(log_file, "device list received lines=0") == empty_lists,
+            "the restarted gateway never listed an empty device set",
+        )?;
         let (hd_new, ht_new) = self.new_call(HT_203, 5)?;
         wait("the surviving call CONNECTED", |r| {
             connected(r, ht_new, LINECONNECTEDMODE_ACTIVE) == 1
