@@ -1,8 +1,9 @@
 //! End-to-end latency as a pure computation over recorded instants: which traffic step caused
 //! each event a client read, and how long after the step the client had it.
 //!
-//! The traffic generator reports every step with the instant right after the simulator queued
-//! the step's PBX records, and with the call's conference id. An event that carries
+//! The traffic generator reports every step with the instant taken under the simulator's lock
+//! just before the step changed the model (so before any of its records could be polled), and
+//! with the call's conference id. An event that carries
 //! `callLinkageData` (where the gateway writes that conference id) belongs to the script of
 //! that conference; an event without it (`Transfered`, `Conferenced`) is matched by its line,
 //! which takes part in one script at a time. The cause of an event is the latest step of its
@@ -166,19 +167,18 @@ impl Matcher {
 
     /// The cause of an event read at `receipt.at`.
     pub(crate) fn cause(&self, receipt: &Receipt) -> Cause {
-        let by_conf = receipt
-            .conf
-            .and_then(|conf| self.confs.get(&conf))
-            .and_then(|script| {
-                let times = self.scripts.get(script)?;
+        // An event of a known conference belongs to its script alone: matching it to another
+        // call of its line would report that call's age as latency.
+        let found = match receipt.conf.and_then(|conf| self.confs.get(&conf)) {
+            Some(script) => self.scripts.get(script).and_then(|times| {
                 let index = times.partition_point(|at| *at <= receipt.at);
                 Some((*times.get(index.checked_sub(1)?)?, *script))
-            });
-        let found = by_conf.or_else(|| {
-            let times = self.lines.get(&receipt.line)?;
-            let index = times.partition_point(|(at, _)| *at <= receipt.at);
-            times.get(index.checked_sub(1)?).copied()
-        });
+            }),
+            None => self.lines.get(&receipt.line).and_then(|times| {
+                let index = times.partition_point(|(at, _)| *at <= receipt.at);
+                times.get(index.checked_sub(1)?).copied()
+            }),
+        };
         let Some((at, script)) = found else {
             return Cause::Unknown;
         };
@@ -285,6 +285,13 @@ mod tests {
             Cause::Unknown
         );
         assert_eq!(matcher.cause(&read(9, 7, None)), Cause::Unknown);
+        // An event of a known conference read before its script's first step is no event of
+        // the line's earlier call.
+        let mut later = steps.to_vec();
+        later.push(mark(t0 + ms(600), 3, Some(0xc), &[2, 5], false));
+        let matcher = Matcher::new(&later, None);
+        assert_eq!(matcher.cause(&read(550, 2, Some(0xc))), Cause::Unknown);
+        assert_eq!(matcher.cause(&read(601, 2, Some(0xc))), Cause::Step(ms(1)));
     }
 
     #[test]
