@@ -238,10 +238,20 @@ async fn a_slow_client_is_told_while_a_fast_one_on_the_same_devices_loses_nothin
     let registry = setup.gateway.gateway.registry();
     let devices: Vec<String> = (201..=209).map(|n| n.to_string()).collect();
 
-    // The slow client: a tiny receive buffer, ten monitors per device, and it does not read.
+    // The slow client: a tiny receive buffer, the device list (so it follows the list's
+    // changes), ten monitors per device, and it does not read.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut slow = socket.connect(setup.gateway.addr("csta")).await.unwrap();
+    let mut frame = Vec::new();
+    csta::frame::encode_message(
+        csta::ids::InvokeId::new(1000).unwrap(),
+        &csta::system::GetSwitchingFunctionDevices::default().into(),
+        &csta::edition::Edition::Ed3,
+        &mut frame,
+    )
+    .unwrap();
+    slow.write_all(&frame).await.unwrap();
     let mut invoke = 0;
     for device in &devices {
         for _ in 0..10 {
@@ -349,9 +359,15 @@ async fn a_slow_client_is_told_while_a_fast_one_on_the_same_devices_loses_nothin
         after.first()
     );
     assert!(
-        after[1..]
-            .iter()
-            .all(|message| matches!(message, Message::Event(_))),
+        matches!(after.get(1), Some(Message::SwFunctionDevicesChanged(_))),
+        "then the advice to list the devices again (a change may have been lost): {:?}",
+        after.get(1)
+    );
+    assert!(
+        after.len() > 2
+            && after[2..]
+                .iter()
+                .all(|message| matches!(message, Message::Event(_))),
         "then the new call's events"
     );
     reader.abort();

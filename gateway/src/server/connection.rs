@@ -535,7 +535,9 @@ impl Connection {
         self.request(changed.into())
     }
 
-    /// Tells the client that events were lost because it did not read fast enough.
+    /// Tells the client that events were lost because it did not read fast enough. A notice
+    /// that the device list changed may have been among the losses, so a client that follows
+    /// the list is told to read it again, right after the loss.
     fn report_loss(&mut self, lost: u64) -> Result<(), Close> {
         warn!(peer = %self.peer, lost, "a slow client lost events");
         self.shared.metrics.events_lost(lost);
@@ -544,7 +546,8 @@ impl Connection {
             system_status: SystemStatusValue::MessagesLost,
             extensions: None,
         };
-        self.request(status.into())
+        self.request(status.into())?;
+        self.on_lines_changed()
     }
 
     async fn start_session(
