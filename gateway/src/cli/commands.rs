@@ -24,8 +24,12 @@ pub(super) fn init_tracing(format: LogFormat, daemon: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal, never into files or journals.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        // Colours only for a person at a terminal, never into files or journals, and not when
+        // `NO_COLOR` is set (the no-color.org convention).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+        );
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
