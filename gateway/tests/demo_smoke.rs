@@ -229,6 +229,7 @@ fn the_client_commands_control_calls_and_print_events() {
     assert!(transferred.contains("to 203"), "{transferred}");
     let transfer = until_event(&events, &mut seen, "Transfered");
     assert_eq!(transfer["call"], call.as_str(), "{transfer}");
+    assert_eq!(transfer["cause"], "singleStepTransfer", "{transfer}");
     assert!(ok(address, &["hangup", "201"]).starts_with("cleared "));
     until_event(&events, &mut seen, "ConnectionCleared");
 

@@ -94,12 +94,14 @@ pub fn fields(event: &Event) -> Vec<(&'static str, String)> {
             fields.push(("transferring", Some(device(&e.transferring_device))));
             fields.push(("to", Some(device(&e.transferred_to_device))));
             fields.push(("local", local(&e.local_connection_info)));
+            fields.push(("cause", Some(e.cause.to_string())));
         }
         Event::Conferenced(e) => {
             fields.push(("call", Some(call(&e.primary_old_call))));
             fields.push(("conferencing", Some(device(&e.conferencing_device))));
             fields.push(("added", Some(device(&e.added_party))));
             fields.push(("local", local(&e.local_connection_info)));
+            fields.push(("cause", Some(e.cause.to_string())));
         }
         Event::Failed(e) => {
             fields.push(("call", Some(call(&e.failed_connection))));
