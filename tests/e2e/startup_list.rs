@@ -158,7 +158,8 @@ async fn a_pbx_that_never_finishes_its_first_attempt_holds_the_list_back_no_long
 }
 
 #[tokio::test]
-async fn a_connection_whose_list_is_held_back_serves_its_other_requests_meanwhile() {
+async fn a_connection_whose_list_is_held_back_serves_its_other_requests_meanwhile_and_holds_eight_at_most()
+ {
     tests::subscribe();
     let sim = Sim::start(SimConfig::default(), Directory::demo())
         .await
@@ -179,6 +180,32 @@ async fn a_connection_whose_list_is_held_back_serves_its_other_requests_meanwhil
     assert!(
         matches!(status, Message::RequestSystemStatusResponse(_)),
         "{status:?}"
+    );
+    // Eight lists may wait at once; a ninth is refused at once.
+    for invoke in 5001..5008 {
+        let invoke = csta::ids::InvokeId::new(invoke).expect("invoke id");
+        client
+            .send(invoke, &GetSwitchingFunctionDevices::default().into())
+            .await
+            .expect("sent");
+    }
+    let refused = tokio::time::timeout(
+        WAIT,
+        client.request(GetSwitchingFunctionDevices::default().into()),
+    )
+    .await
+    .expect("refused at once");
+    assert!(
+        matches!(
+            refused,
+            Err(gateway::client::ClientError::Csta {
+                code: csta::error_code::CstaErrorCode::SystemResourceAvailability(
+                    csta::error_code::SystemResourceAvailabilityError::ResourceBusy
+                ),
+                ..
+            })
+        ),
+        "{refused:?}"
     );
     sim.faults().stall_polls(false);
     let answer = tokio::time::timeout(WAIT, listing)

@@ -78,7 +78,7 @@ impl Events {
         let batch = &*self.batch;
         batch.routes[self.start..self.end]
             .iter()
-            .map(|route| (&batch.events[route.event], route.tag))
+            .map(|route| (&*batch.events[route.event], route.tag))
     }
 
     /// The number of events.
@@ -93,11 +93,20 @@ impl Events {
 }
 
 /// One published batch: its events, and who gets which, grouped by subscriber.
+///
+/// A queued delivery keeps its batch alive. So that a subscriber that stopped reading holds
+/// little more than its own share, a share much smaller than the batch gets a batch of its
+/// own events (the same shared events, so encodings are still shared); see [`OWN_BATCH`].
 #[derive(Debug)]
 struct Batch {
-    events: Box<[SharedEvent]>,
+    events: Box<[Arc<SharedEvent>]>,
     routes: Box<[Route]>,
 }
+
+/// A subscriber whose share of a batch is less than this fraction (1 / `OWN_BATCH`) of the
+/// batch's events gets a batch of its own: a queued delivery then keeps at most `OWN_BATCH`
+/// events alive per event it counts against the queue's bound.
+const OWN_BATCH: usize = 8;
 
 /// An event of a batch for one watcher of its device.
 #[derive(Clone, Copy, Debug)]
@@ -181,6 +190,9 @@ struct Subscriber {
     queued: AtomicUsize,
     /// Deliveries dropped since the last `Lost` notice was queued.
     lost: AtomicU64,
+    /// Held while offering: several PBX links may publish to one subscriber at once, and the
+    /// loss notice must reach the queue before any delivery that was offered after the loss.
+    offering: Mutex<()>,
 }
 
 impl Bus {
@@ -215,7 +227,10 @@ impl Bus {
         // A stable sort: each subscriber's routes together, still in publishing order.
         routed.sort_by_key(|(subscriber, _)| subscriber.id);
         let batch = Arc::new(Batch {
-            events: events.into_iter().map(SharedEvent::new).collect(),
+            events: events
+                .into_iter()
+                .map(|event| Arc::new(SharedEvent::new(event)))
+                .collect(),
             routes: routed.iter().map(|(_, route)| *route).collect(),
         });
         self.deliveries
@@ -223,11 +238,30 @@ impl Bus {
         let mut start = 0;
         for run in routed.chunk_by(|a, b| a.0.id == b.0.id) {
             let end = start + run.len();
+            let share = if run.len() * OWN_BATCH < batch.events.len() {
+                let own = Batch {
+                    events: run
+                        .iter()
+                        .map(|(_, route)| Arc::clone(&batch.events[route.event]))
+                        .collect(),
+                    routes: run
+                        .iter()
+                        .enumerate()
+                        .map(|(event, (_, route))| Route {
+                            event,
+                            tag: route.tag,
+                        })
+                        .collect(),
+                };
+                (Arc::new(own), 0)
+            } else {
+                (Arc::clone(&batch), start)
+            };
             run[0].0.offer(run.len(), |count| {
                 Delivery::Events(Events {
-                    batch: Arc::clone(&batch),
-                    start,
-                    end: start + count,
+                    batch: share.0,
+                    start: share.1,
+                    end: share.1 + count,
                 })
             });
             start = end;
@@ -277,6 +311,9 @@ impl Subscriber {
     /// without waiting; what finds no room is dropped and counted. After a loss the notice
     /// goes first, and nothing is queued until there is room for it and a delivery behind it.
     fn offer(&self, count: usize, delivery: impl FnOnce(usize) -> Delivery) {
+        // The critical section holds no other lock and never waits; a poisoned lock guards
+        // nothing that could be inconsistent.
+        let _offering = self.offering.lock().unwrap_or_else(PoisonError::into_inner);
         let notice = usize::from(self.lost.load(Ordering::Relaxed) > 0);
         let granted = self.reserve(count + notice, 1 + notice);
         if granted == 0 {
@@ -302,10 +339,18 @@ impl Subscriber {
 
     /// Takes room for up to `want` deliveries, and at least `least`; returns how many were
     /// granted (none when fewer than `least` fit).
+    ///
+    /// An empty queue takes a whole offer however large, so that one batch (every line of a
+    /// PBX going out of service at once, say) is never cut short for a subscriber that keeps
+    /// up; the bound is then the larger of the capacity and one batch's share.
     fn reserve(&self, want: usize, least: usize) -> usize {
         let mut queued = self.queued.load(Ordering::Relaxed);
         loop {
-            let room = self.capacity.saturating_sub(queued);
+            let room = if queued == 0 {
+                want.max(self.capacity)
+            } else {
+                self.capacity.saturating_sub(queued)
+            };
             if room < least {
                 return 0;
             }
@@ -349,6 +394,7 @@ impl Subscription {
             capacity: capacity.clamp(1, bus.capacity),
             queued: AtomicUsize::new(0),
             lost: AtomicU64::new(0),
+            offering: Mutex::new(()),
         });
         Self {
             bus,
@@ -643,7 +689,9 @@ mod tests {
         let mut fast = Subscription::new(bus.clone(), 64);
         watch(&mut slow, "201");
         watch(&mut fast, "201");
-        bus.publish(batch(&["201"; 10]));
+        for _ in 0..10 {
+            bus.publish(batch(&["201"]));
+        }
         assert_eq!(
             devices(&drain(&mut fast)).len(),
             10,
@@ -671,10 +719,59 @@ mod tests {
         bus.publish(batch(&["201", "202", "203"]));
         bus.publish(batch(&["204", "205"]));
         assert_eq!(devices(&drain(&mut slow)), ["201", "202", "203", "204"]);
-        // The notice and the first three of four events fill the queue.
-        bus.publish(batch(&["202", "203", "204", "205"]));
-        assert_eq!(devices(&drain(&mut slow)), ["lost 1", "202", "203", "204"]);
+        // The notice and an event take two places; the first two of three events fill the
+        // other two.
+        bus.publish(batch(&["201"]));
+        bus.publish(batch(&["202", "203", "204"]));
+        assert_eq!(devices(&drain(&mut slow)), ["lost 1", "201", "202", "203"]);
         assert_eq!(slow.take_lost(), 1);
+    }
+
+    #[test]
+    fn an_empty_queue_takes_a_whole_batch_however_large() {
+        let bus = Arc::new(Bus::new(1024));
+        let mut subscription = Subscription::new(bus.clone(), 4);
+        watch(&mut subscription, "201");
+        bus.publish(batch(&["201"; 10]));
+        assert_eq!(devices(&drain(&mut subscription)), ["201"; 10]);
+        assert_eq!(subscription.take_lost(), 0);
+        // Behind it, the bound holds again.
+        bus.publish(batch(&["201"; 3]));
+        bus.publish(batch(&["201"; 3]));
+        assert_eq!(devices(&drain(&mut subscription)), ["201"; 4]);
+        assert_eq!(subscription.take_lost(), 2);
+    }
+
+    #[test]
+    fn a_small_share_of_a_large_batch_keeps_only_its_own_events() {
+        let bus = Arc::new(Bus::new(1024));
+        let mut small = Subscription::new(bus.clone(), 64);
+        let mut large = Subscription::new(bus.clone(), 64);
+        watch(&mut small, "201");
+        let devices: Vec<String> = (0..20).map(|n| format!("{}", 300 + n)).collect();
+        for device in &devices {
+            watch(&mut large, device);
+        }
+        watch(&mut large, "201");
+        let mut published: Vec<&str> = devices.iter().map(String::as_str).collect();
+        published.insert(7, "201");
+        bus.publish(batch(&published));
+        let mut small_deliveries = Vec::new();
+        small.recv_many(&mut small_deliveries, 64).now_or_never();
+        let mut large_deliveries = Vec::new();
+        large.recv_many(&mut large_deliveries, 64).now_or_never();
+        let [Delivery::Events(small_events)] = small_deliveries.as_slice() else {
+            panic!("one delivery: {small_deliveries:?}");
+        };
+        let [Delivery::Events(large_events)] = large_deliveries.as_slice() else {
+            panic!("one delivery: {large_deliveries:?}");
+        };
+        assert_eq!(small_events.batch.events.len(), 1, "its own batch");
+        assert_eq!(large_events.batch.events.len(), 21, "the shared batch");
+        // The same event, encoded once for both.
+        let (mine, _) = small_events.iter().next().expect("an event");
+        let (theirs, _) = large_events.iter().nth(7).expect("an event");
+        assert!(std::ptr::eq(mine, theirs));
     }
 
     #[test]

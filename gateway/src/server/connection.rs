@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use csta::edition::Edition;
-use csta::error_code::{CstaErrorCode, OperationError, SecurityError};
+use csta::error_code::{
+    CstaErrorCode, OperationError, SecurityError, SystemResourceAvailabilityError,
+};
 use csta::frame::EventTemplate;
 use csta::ids::{InvokeId, SessionId};
 use csta::message::Message;
@@ -53,6 +55,10 @@ use crate::registry::{Delivery, SharedEvent, Subscription, Tag};
 /// Deliveries taken from the queue at once (at least; a published batch is taken whole), and so
 /// written with one `write` (about 45 KiB of frames with one monitor per device).
 const BATCH: usize = 64;
+
+/// Device lists a connection may have held back at once (see [`Connection::hold_list`]); more
+/// are refused with `resourceBusy`, as answering them would only repeat the same list.
+const MAX_HELD_LISTS: usize = 8;
 /// Output buffer capacity kept between writes: what a batch usually needs, so that a busy
 /// connection does not reallocate per write; a larger one (many monitors per device, long
 /// answers) is released.
@@ -213,6 +219,18 @@ impl Connection {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Close::Shutdown,
+                // Before the frames and events, which can keep a busy connection occupied.
+                () = self.shared.registry.links_settled(), if !self.held_lists.is_empty() => {
+                    if let Err(close) = self.answer_held_list() {
+                        return close;
+                    }
+                }
+                () = sleep_until(self.held_until) => {
+                    info!(peer = %self.peer, "listing the devices before every PBX link finished its first sync");
+                    if let Err(close) = self.answer_held_list() {
+                        return close;
+                    }
+                }
                 frame = frames.next() => {
                     last_input = tokio::time::Instant::now();
                     match frame {
@@ -227,17 +245,6 @@ impl Connection {
                 }
                 _ = self.subscription.recv_many(&mut deliveries, BATCH) => {
                     if let Err(close) = self.on_deliveries(&mut deliveries) {
-                        return close;
-                    }
-                }
-                () = self.shared.registry.links_settled(), if !self.held_lists.is_empty() => {
-                    if let Err(close) = self.answer_held_lists() {
-                        return close;
-                    }
-                }
-                () = sleep_until(self.held_until) => {
-                    info!(peer = %self.peer, "listing the devices before every PBX link finished its first sync");
-                    if let Err(close) = self.answer_held_lists() {
                         return close;
                     }
                 }
@@ -321,6 +328,12 @@ impl Connection {
                             .now_or_never()
                             .is_none()
                     {
+                        if self.held_lists.len() >= MAX_HELD_LISTS {
+                            let busy = CstaErrorCode::SystemResourceAvailability(
+                                SystemResourceAvailabilityError::ResourceBusy,
+                            );
+                            return self.reply(invoke, Message::CstaErrorCode(busy));
+                        }
                         self.hold_list(invoke, request);
                         return Ok(());
                     }
@@ -381,20 +394,29 @@ impl Connection {
                 .map(|link| link.config().line_determination_timeout)
                 .max()
                 .unwrap_or_default();
-            self.held_until = Some(tokio::time::Instant::now() + bound);
+            let now = tokio::time::Instant::now();
+            // A bound too large for the clock is no bound.
+            self.held_until = now
+                .checked_add(bound)
+                .or(Some(now + Duration::from_secs(86_400 * 365)));
         }
         debug!(peer = %self.peer, invoke = invoke.value(), "device list held until the PBX links settle");
         self.held_lists.push((invoke, request));
     }
 
-    /// Answers the held device lists, in the order they were asked for.
-    fn answer_held_lists(&mut self) -> Result<(), Close> {
-        self.held_until = None;
-        for (invoke, request) in std::mem::take(&mut self.held_lists) {
-            let outcome = self.device_list(&request);
-            self.queue_outcome(invoke, outcome)?;
+    /// Answers the first held device list; the others follow in later rounds of the
+    /// connection's loop, each after the previous one was written.
+    fn answer_held_list(&mut self) -> Result<(), Close> {
+        if self.held_lists.is_empty() {
+            self.held_until = None;
+            return Ok(());
         }
-        Ok(())
+        let (invoke, request) = self.held_lists.remove(0);
+        if self.held_lists.is_empty() {
+            self.held_until = None;
+        }
+        let outcome = self.device_list(&request);
+        self.queue_outcome(invoke, outcome)
     }
 
     /// Queues an answer; it is written before the connection waits for anything else.
