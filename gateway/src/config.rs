@@ -7,7 +7,8 @@
 //!
 //! Named sections are tables keyed by a lower-case name (`[pbx.main]`, `[listener.csta]`,
 //! `[user.crm]`), so every value can be overridden from the environment:
-//! `CTI_GATEWAY__PBX__MAIN__PASSWORD=secret` sets `pbx.main.password`.
+//! `CTI_GATEWAY__PBX__MAIN__PASSWORD=secret` sets `pbx.main.password`, and a list key takes
+//! comma-separated items: `CTI_GATEWAY__USER__CRM__VIEW=2*,group:sales`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +23,9 @@ use crate::line_name::LineNamePattern;
 
 /// The prefix of environment variables that override configuration values.
 pub const ENV_PREFIX: &str = "CTI_GATEWAY";
+
+/// Keys whose values are lists: from the environment they take comma-separated items.
+const LIST_KEYS: [&str; 5] = ["view", "monitor", "control", "forward", "line_types"];
 
 /// The largest CSTA frame the 16-bit length of the 8-byte header allows.
 const MAX_FRAME: usize = u16::MAX as usize;
@@ -685,13 +689,18 @@ impl Collector {
 impl Config {
     /// Loads and validates a configuration from its sources, reporting every problem.
     pub fn load(sources: &Sources) -> Result<Self, ConfigErrors> {
-        let env: config::Map<String, String> = sources
+        let prefix = format!("{ENV_PREFIX}__");
+        let (lists, env): (Vec<(String, String)>, Vec<(String, String)>) = sources
             .env
             .iter()
-            .filter(|(key, _)| key.starts_with(&format!("{ENV_PREFIX}__")))
+            .filter(|(key, _)| key.starts_with(&prefix))
             .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        let merged = config::Config::builder()
+            .partition(|(key, _)| {
+                key.rsplit("__")
+                    .next()
+                    .is_some_and(|last| LIST_KEYS.contains(&last.to_ascii_lowercase().as_str()))
+            });
+        let mut builder = config::Config::builder()
             .add_source(config::File::from_str(
                 &sources.toml,
                 config::FileFormat::Toml,
@@ -701,8 +710,23 @@ impl Config {
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(false)
-                    .source(Some(env)),
-            )
+                    .source(Some(env.into_iter().collect())),
+            );
+        // The environment source would take a list's value for one string; list keys are set
+        // as lists of their comma-separated items instead.
+        for (key, value) in lists {
+            let path = key[prefix.len()..].to_ascii_lowercase().replace("__", ".");
+            let items: Vec<String> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect();
+            builder = builder
+                .set_override(path.as_str(), items)
+                .map_err(|error| ConfigErrors::single(&path, error.to_string()))?;
+        }
+        let merged = builder
             .build()
             .map_err(|error| ConfigErrors::single("", error.to_string()))?;
         let mut collector = Collector { issues: Vec::new() };
@@ -1226,6 +1250,9 @@ fn check_cross_references(
 mod tests {
     use super::*;
 
+    /// An argon2 hash (of the password "demo").
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$M8nBwqSvui8GswW8KBb6vA$y80cSRTHmxhiYtCsvptwjFFkfvYdJIt0FF6mlOq1j78";
+
     const MINIMAL: &str = r#"
         [pbx.main]
         url = "http://192.0.2.10/PBX0/user.soap"
@@ -1274,6 +1301,39 @@ mod tests {
         assert_eq!(config.pbx[0].password.expose(), "from-env");
         assert!(config.pbx[0].silent_hold);
         assert_eq!(config.sessions.queue, 128);
+    }
+
+    #[test]
+    fn environment_sets_lists_from_comma_separated_items() {
+        let mut sources = Sources::from_toml(MINIMAL);
+        sources
+            .env
+            .insert("CTI_GATEWAY__USER__CRM__PASSWORD_HASH".into(), HASH.into());
+        sources.env.insert(
+            "CTI_GATEWAY__USER__CRM__VIEW".into(),
+            "2*, group:sales".into(),
+        );
+        sources
+            .env
+            .insert("CTI_GATEWAY__USER__CRM__MONITOR".into(), "201".into());
+        sources.env.insert(
+            "CTI_GATEWAY__PBX__MAIN__LINE_TYPES".into(),
+            "ep,waiting,".into(),
+        );
+        let config = Config::load(&sources).unwrap();
+        assert_eq!(config.pbx[0].line_types, ["ep", "waiting"]);
+        let user = &config.users[0];
+        assert_eq!(
+            user.rights[&Right::View],
+            [
+                DevicePattern::Glob("2*".into()),
+                DevicePattern::Group("sales".into())
+            ]
+        );
+        assert_eq!(
+            user.rights[&Right::Monitor],
+            [DevicePattern::Glob("201".into())]
+        );
     }
 
     #[test]
