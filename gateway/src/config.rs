@@ -690,7 +690,7 @@ impl Config {
     /// Loads and validates a configuration from its sources, reporting every problem.
     pub fn load(sources: &Sources) -> Result<Self, ConfigErrors> {
         let prefix = format!("{ENV_PREFIX}__");
-        let (lists, env): (Vec<(String, String)>, Vec<(String, String)>) = sources
+        let (lists, env): (Vec<_>, Vec<_>) = sources
             .env
             .iter()
             .filter(|(key, _)| key.starts_with(&prefix))
