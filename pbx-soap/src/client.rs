@@ -4,7 +4,7 @@
 //! Connections: `Poll` runs on a connection of its own, so a long-poll that the PBX holds for
 //! ~60 s never delays a command; commands share a small pool of keep-alive connections
 //! ([`Config::command_connections`]), so concurrent commands do not queue behind each other.
-//! Keeping connections open also keeps the PBX session alive (spec §2).
+//! Keeping connections open also keeps the PBX session alive.
 //!
 //! The client spawns no task: each request future drives its own connection (hyper's
 //! low-level `http1` API), and idle connections wait in the pool until the next request

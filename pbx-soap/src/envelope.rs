@@ -5,7 +5,7 @@
 //! - client side: [`encode_request`] writes a request the way a WSDL-generated client of the
 //!   chosen [`WsdlVersion`] writes it (rpc/encoded with `xsi:type` on every part, or
 //!   doc/literal for pbx11_00); [`decode_response`] reads the PBX's answer leniently.
-//! - server side: [`decode_request`] reads any request leniently (spec §8), and
+//! - server side: [`decode_request`] reads any request leniently, and
 //!   [`encode_response`] / [`encode_fault`] answer in either [`Dialect`].
 //!
 //! Decoding matches local names only, ignores prefixes, namespace URIs and `xsi:type`, takes
@@ -83,7 +83,7 @@ impl WsdlVersion {
     }
 }
 
-/// The two SOAP styles of the PBX's WSDLs (spec §3).
+/// The two SOAP styles of the PBX's WSDLs.
 ///
 /// Exhaustive: the SOAP API is frozen.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
@@ -95,7 +95,7 @@ pub enum Dialect {
     DocLiteral,
 }
 
-/// Names of array members in rpc/encoded responses (spec §3.4).
+/// Names of array members in rpc/encoded responses.
 ///
 /// Exhaustive: these are the two styles seen or declared.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
@@ -187,7 +187,7 @@ impl Default for InitializeFlags {
 
 macro_rules! operations {
     ($($variant:ident => $name:literal: $doc:literal,)*) => {
-        /// An operation of the PBX API (spec §5), named as in the WSDL.
+        /// An operation of the PBX API, named as in the WSDL.
         ///
         /// Exhaustive: the SOAP API is frozen.
         #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
@@ -600,7 +600,7 @@ pub enum Request {
     UserRc {
         /// Call handle.
         call: i32,
-        /// Remote-control code (spec §5.4).
+        /// Remote-control code.
         rc: i32,
     },
     /// `UserDTMF(call, recv, dtmf)`.
@@ -990,7 +990,7 @@ pub fn encode_request(request: &Request, version: WsdlVersion, out: &mut Vec<u8>
     writer.close_body(element);
 }
 
-/// Reads a request the way the PBX does (spec §8): dispatch on the local name of the body's
+/// Reads a request the way the PBX does: dispatch on the local name of the body's
 /// first element, parameters by local name, anything missing, empty or `xsi:nil` taken as
 /// `""`, `0` or `false`; SOAPAction, prefixes, namespaces and `xsi:type` are ignored.
 pub fn decode_request(body: &[u8]) -> Result<Request, DecodeError> {

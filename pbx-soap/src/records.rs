@@ -40,7 +40,7 @@ impl Info {
     }
 }
 
-/// The role of a party in a call (`No.type`, spec §6.3). Unknown values are kept.
+/// The role of a party in a call (`No.type`). Unknown values are kept.
 #[derive(Clone, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum PartyRole {
@@ -122,7 +122,7 @@ pub struct No {
     pub h323: String,
 }
 
-/// The signalling message that caused a [`CallInfo`] (`msg`, spec §6.2). Unknown values are
+/// The signalling message that caused a [`CallInfo`] (`msg`). Unknown values are
 /// kept, because the PBX's vocabulary is larger than what is documented.
 #[derive(Clone, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
@@ -300,7 +300,7 @@ impl CallPhase {
     }
 }
 
-/// The `CallInfo.state` bitfield (spec §6.1).
+/// The `CallInfo.state` bitfield.
 ///
 /// Direction is PBX-centric: [`CallState::outbound`] is set when the PBX calls the monitored
 /// user's terminal, that is for an *incoming* call from the user's point of view.

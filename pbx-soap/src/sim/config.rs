@@ -9,7 +9,7 @@ use crate::envelope::ArrayNaming;
 use crate::records::Msg;
 use crate::sim::SimError;
 
-/// How the simulator challenges HTTP clients (spec §2: the PBX supports Digest, and Basic only
+/// How the simulator challenges HTTP clients (the PBX supports Digest, and Basic only
 /// when the box option "allow HTTP basic authentication" is on).
 ///
 /// Exhaustive: these are the two schemes of HTTP authentication the PBX speaks.
@@ -44,8 +44,8 @@ impl TlsPem {
     }
 }
 
-/// Message names the model uses where the spec does not know the PBX's spelling (§6.2,
-/// §11.2); each can be changed to exercise a client's tolerance.
+/// Message names the model uses where the PBX's spelling is not documented; each can be
+/// changed to exercise a client's tolerance.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Vocabulary {
     /// Sent to a caller after `r-setup` while the PBX routes the call; `None` skips it.
@@ -140,9 +140,9 @@ pub struct SimConfig {
     pub no_answer: Duration,
     /// Largest request body accepted (larger ones get HTTP 413).
     pub max_body: usize,
-    /// Message names for the steps the spec leaves open.
+    /// Message names for the steps whose spelling is not documented.
     pub vocabulary: Vocabulary,
-    /// Whether clearing a forward from the phone posts `cfg` (a real PBX does not: spec §4.1).
+    /// Whether clearing a forward from the phone posts `cfg` (a real PBX does not).
     pub phone_clear_posts_cfg: bool,
     /// Whether a new user handle is told about calls already in progress (one record per leg
     /// repeating its last message).

@@ -90,7 +90,7 @@ impl ObjectKind {
     }
 }
 
-/// How a device behaves when the PBX places a `UserCall` for it (spec §5.3).
+/// How a device behaves when the PBX places a `UserCall` for it.
 #[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum DeviceKind {

@@ -1,8 +1,8 @@
 //! A simulated innovaphone PBX serving the SOAP API over HTTP(S) (feature `sim`).
 //!
-//! The simulator is meant to be indistinguishable from a PBX for a WSDL-driven SOAP client
-//! (spec §8): the same endpoint, authentication, both response dialects, sessions with a
-//! group scope, long polls, user handles and the call records of spec §6. It is the backend
+//! The simulator is meant to be indistinguishable from a PBX for a WSDL-driven SOAP client:
+//! the same endpoint, authentication, both response dialects, sessions with a group scope,
+//! long polls, user handles and the PBX's call records. It is the backend
 //! of the project's tests, of `cti-gateway demo` and of the benchmarks.
 //!
 //! - [`Directory`]: the PBX's objects (TOML, [`Directory::demo`], [`Directory::generated`]).
@@ -282,7 +282,7 @@ impl SimHandle {
     }
 
     /// Sets (or, with `None`, clears) a forward as if on the phone: setting posts `cfg`,
-    /// clearing posts nothing unless [`SimConfig::phone_clear_posts_cfg`] (spec §4.1).
+    /// clearing posts nothing unless [`SimConfig::phone_clear_posts_cfg`].
     pub fn set_forward(
         &self,
         cn: &str,

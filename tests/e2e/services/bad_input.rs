@@ -233,7 +233,7 @@ async fn malformed_bodies_get_errors_and_the_connection_stays() {
         matches!(answer.message, Message::RequestSystemStatusResponse(_)),
         "{answer:?}"
     );
-    // A root in a foreign namespace is read by its local name (spec §10: clients in the field
+    // A root in a foreign namespace is read by its local name (clients in the field
     // send no, wrong or mixed namespaces); a MakeCall is a MakeCall.
     raw.send_body(
         201,

@@ -1,4 +1,4 @@
-//! CSTA call events → TAPI call states and call info (spec tapi-tsp.md §3.3).
+//! CSTA call events → TAPI call states and call info.
 
 use super::{
     CallEvent, CallView, Cause, ConnectionMove, INFO_PARTIES, LocalState, Model, Output, Party,

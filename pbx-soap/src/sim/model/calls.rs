@@ -1,7 +1,7 @@
 //! The call engine: calls, legs, routing, forwards and the phone-side and SOAP call control.
 //!
 //! A call is a set of legs sharing a conference id. A leg is one object's (or, for a trunk,
-//! one external party's) side of the call; its state is PBX-centric (spec §6.1): a leg the PBX
+//! one external party's) side of the call; its state is PBX-centric: a leg the PBX
 //! offers to a device is `outbound`. Each leg is seen by the user handles of its object
 //! (filtered by device for `hw` handles), each through its own call handle.
 
@@ -813,7 +813,8 @@ impl Model {
 
 // The call engine: each step emits its records in the order documented in the README.
 impl Model {
-    /// A device of `object` (or, with `external`, the caller behind a trunk) starts a call:    /// `r-setup`, optionally `x-call-proc`, then routing; the spec's peer is shown until
+    /// A device of `object` (or, with `external`, the caller behind a trunk) starts a call:
+    /// `r-setup`, optionally `x-call-proc`, then routing; the peer of `spec` is shown until
     /// routed. Returns the call and the leg (gone already when the call failed at once).
     fn start_call(
         &mut self,
@@ -1933,8 +1934,8 @@ impl Model {
         }
     }
 
-    /// `Calls`: the object's current legs (the call handles in it are meaningless, spec
-    /// §5.2; the model reports 0).
+    /// `Calls`: the object's current legs (the call handles in it are meaningless; the model
+    /// reports 0).
     pub fn calls(&self, session: i32, user: &str) -> Result<Vec<CallInfo>, UnknownSession> {
         if !self.sessions.contains_key(&session) {
             return Err(UnknownSession { session });

@@ -532,7 +532,7 @@ impl Model {
 
     /// `UserInitialize`: a new handle reporting the calls of object `user` (optionally only
     /// those at device `hw`). 0 when the object does not exist; a valid handle even when the
-    /// device does not (spec §5.2).
+    /// device does not.
     pub fn user_initialize(
         &mut self,
         session: i32,
@@ -601,7 +601,7 @@ impl Model {
             .collect())
     }
 
-    /// `FindUser`: objects in alphabetical order from a start string (spec §5.2).
+    /// `FindUser`: objects in alphabetical order from a start string.
     pub fn find_user(&self, query: &FindUserRequest, identity: Identity) -> Vec<UserInfo> {
         let count = usize::try_from(query.count)
             .unwrap_or(0)
@@ -716,7 +716,7 @@ impl Model {
     }
 
     /// `UserMessage`: a positive handle when the destination is an object, else 0. Message
-    /// calls are not reported as CallInfo (spec §5.3).
+    /// calls are not reported as CallInfo.
     pub fn user_message(&mut self, user: i32, e164: &str, h323: &str) -> i32 {
         let Some(handle) = self.handles.get(&user) else {
             return 0;
@@ -763,7 +763,7 @@ impl Model {
     }
 
     /// Sets a call forward as if from the phone: `cfg` is posted when a forward is set;
-    /// clearing posts nothing unless configured (spec §4.1 known issue).
+    /// clearing posts nothing unless configured.
     pub fn set_forward(
         &mut self,
         cn: &str,

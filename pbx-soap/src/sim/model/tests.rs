@@ -917,7 +917,7 @@ fn phone_side_forward_changes_post_cfg_except_clearing() {
         .expect("clear");
     assert!(
         pbx.user_infos("B").is_empty(),
-        "clearing on the phone posts nothing (spec §4.1)"
+        "clearing on the phone posts nothing"
     );
     let mut pbx = Pbx::with(SimConfig {
         phone_clear_posts_cfg: true,
