@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pbx::Link;
 use crate::registry::Registry;
-use crate::server::{BindError, Server};
+use crate::server::{BindError, Server, Users};
 
 /// Events the registry's bus keeps for a subscriber that falls behind.
 const BUS_CAPACITY: usize = 1 << 16;
@@ -41,6 +41,7 @@ pub struct Gateway {
     registry: Registry,
     links: Vec<Link>,
     csta: Vec<(String, SocketAddr)>,
+    users: Users,
     admin: Option<SocketAddr>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -75,6 +76,7 @@ impl Gateway {
         )
         .await?;
         let csta = server.addresses();
+        let users = server.users();
         let admin = match &config.admin {
             Some(settings) => {
                 let listener = tokio::net::TcpListener::bind(settings.address)
@@ -110,11 +112,17 @@ impl Gateway {
             registry,
             links,
             csta,
+            users,
             admin,
             shutdown,
             tracker,
             grace: config.shutdown_grace,
         })
+    }
+
+    /// The handle that replaces the CSTA users while the gateway runs.
+    pub fn users(&self) -> &Users {
+        &self.users
     }
 
     /// The registry (state of every line and call).

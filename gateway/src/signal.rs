@@ -1,4 +1,5 @@
-//! Shutdown signals: SIGINT and SIGTERM on Unix, Ctrl-C on Windows.
+//! Shutdown signals: SIGINT and SIGTERM on Unix, Ctrl-C on Windows; and SIGHUP on Unix, which
+//! makes the daemon read its CSTA users again.
 //!
 //! The handlers are installed when [`ShutdownSignal::install`] runs, before the daemon says it
 //! is listening, so a signal sent right after start-up stops it cleanly.
@@ -46,6 +47,46 @@ impl ShutdownSignal {
         {
             self.ctrl_c.recv().await;
             tracing::info!(signal = "ctrl-c", "shutting down");
+        }
+    }
+}
+
+/// The reload signal (SIGHUP) on Unix; none elsewhere.
+#[derive(Debug)]
+pub struct ReloadSignal {
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl ReloadSignal {
+    /// Installs the handler.
+    pub fn install() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                hangup: signal(SignalKind::hangup())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    /// Waits for the next signal; `false` when none can come (no such signal here).
+    pub async fn recv(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            let received = self.hangup.recv().await.is_some();
+            if received {
+                tracing::info!(signal = "hangup", "reading the configuration again");
+            }
+            received
+        }
+        #[cfg(not(unix))]
+        {
+            false
         }
     }
 }

@@ -197,6 +197,13 @@ async fn run_daemon(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let reload = match crate::signal::ReloadSignal::install() {
+        Ok(reload) => reload,
+        Err(error) => {
+            tracing::error!(%error, "cannot install signal handlers");
+            return ExitCode::FAILURE;
+        }
+    };
     let gateway = match Gateway::start(config).await {
         Ok(gateway) => gateway,
         Err(error) => {
@@ -204,10 +211,47 @@ async fn run_daemon(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_UNAVAILABLE);
         }
     };
-    if gateway.run_until(signal.recv()).await {
+    let users = gateway.users().clone();
+    let stop = signal.recv();
+    let reloads = async {
+        let mut reload = reload;
+        while reload.recv().await {
+            reload_users(path, &users);
+        }
+        // No reload signal on this platform: only the stop ends the daemon.
+        std::future::pending::<()>().await;
+    };
+    let until = async {
+        tokio::select! {
+            () = stop => {}
+            () = reloads => {}
+        }
+    };
+    if gateway.run_until(until).await {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Reads the configuration file again and takes its CSTA users; an invalid file changes
+/// nothing. Other sections take effect at the next start.
+fn reload_users(path: &std::path::Path, users: &crate::server::Users) {
+    match Sources::from_file(path).and_then(|sources| Config::load(&sources)) {
+        Ok(config) => {
+            users.replace(&config.users);
+            tracing::info!(
+                users = config.users.len(),
+                "configuration read again: CSTA users replaced (other changes take effect at the next start)"
+            );
+        }
+        Err(errors) => {
+            tracing::warn!(
+                file = %path.display(),
+                errors = %errors,
+                "configuration not read again: the file has errors; the users stay as they were"
+            );
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use crate::config::UserConfig;
 /// The user with these credentials, if the password matches its hash. Verification runs on the
 /// blocking pool: argon2 is deliberately slow.
 pub(super) async fn verify(shared: &Shared, user: &str, password: &str) -> Option<Arc<UserConfig>> {
-    let candidate = shared.user(user)?.clone();
+    let candidate = shared.user(user)?;
     let hash = candidate.password_hash.clone()?;
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || check(&hash, &password))

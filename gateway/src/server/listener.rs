@@ -146,7 +146,7 @@ async fn handle(
         .anonymous_user
         .as_deref()
         .and_then(|name| shared.user(name))
-        .map(|user| Identity::Anonymous(user.clone()))
+        .map(Identity::Anonymous)
         .unwrap_or(Identity::None);
     let Some(acceptor) = tls else {
         debug!("connection accepted");
@@ -174,13 +174,16 @@ async fn handle(
         .and_then(|chain| chain.first())
         .map(tls::certificate_names)
         .and_then(|names| {
-            shared.users.iter().find(|user| {
-                user.tls_subject
-                    .as_ref()
-                    .is_some_and(|subject| names.iter().any(|name| name == subject))
-            })
-        })
-        .cloned();
+            shared
+                .users()
+                .iter()
+                .find(|user| {
+                    user.tls_subject
+                        .as_ref()
+                        .is_some_and(|subject| names.iter().any(|name| name == subject))
+                })
+                .cloned()
+        });
     let identity = match certificate_user {
         Some(user) => {
             debug!(user = %user.name, "client certificate accepted");

@@ -15,8 +15,8 @@ mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 pub use auth::hash as hash_password;
 pub use codec::{CodecError, CstaCodec, RawFrame};
@@ -37,7 +37,8 @@ use crate::registry::{LineView, Registry};
 pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) links: BTreeMap<Arc<str>, Link>,
-    pub(crate) users: Vec<Arc<UserConfig>>,
+    /// The CSTA users; replaced as a whole when the configuration is read again.
+    users: RwLock<Arc<[Arc<UserConfig>]>>,
     pub(crate) sessions_config: SessionConfig,
     pub(crate) store: session::SessionStore,
     pub(crate) shutdown: CancellationToken,
@@ -56,8 +57,17 @@ impl Shared {
         self.links.get(pbx)
     }
 
-    pub(crate) fn user(&self, name: &str) -> Option<&Arc<UserConfig>> {
-        self.users.iter().find(|user| user.name == name)
+    /// The CSTA users as configured now.
+    pub(crate) fn users(&self) -> Arc<[Arc<UserConfig>]> {
+        // Only whole replacements happen under the lock; a poisoned one is still consistent.
+        self.users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn user(&self, name: &str) -> Option<Arc<UserConfig>> {
+        self.users().iter().find(|user| user.name == name).cloned()
     }
 
     /// The line a client names: its device id, or any accepted spelling of it (`tel:`,
@@ -99,7 +109,7 @@ impl Server {
         metrics: Metrics,
         shutdown: CancellationToken,
     ) -> Result<Self, BindError> {
-        let users: Vec<Arc<UserConfig>> = config.users.iter().cloned().map(Arc::new).collect();
+        let users = RwLock::new(user_list(&config.users));
         let shared = Arc::new(Shared {
             registry,
             links: links
@@ -120,6 +130,11 @@ impl Server {
         Ok(Self { shared, listeners })
     }
 
+    /// The handle that replaces the CSTA users while the server runs.
+    pub fn users(&self) -> Users {
+        Users(self.shared.clone())
+    }
+
     /// The bound addresses, by listener name.
     pub fn addresses(&self) -> Vec<(String, SocketAddr)> {
         self.listeners
@@ -136,6 +151,23 @@ impl Server {
             tracker.spawn(bound.serve(shared, connections));
         }
     }
+}
+
+/// Replaces the CSTA users of a running server: logins, client certificates and anonymous
+/// connections from then on use the new users; sessions already established keep the rights
+/// they logged in with.
+#[derive(Clone, Debug)]
+pub struct Users(Arc<Shared>);
+
+impl Users {
+    /// Takes `users` (validated, as in [`Config::users`]) in place of the current ones.
+    pub fn replace(&self, users: &[UserConfig]) {
+        *self.0.users.write().unwrap_or_else(PoisonError::into_inner) = user_list(users);
+    }
+}
+
+fn user_list(users: &[UserConfig]) -> Arc<[Arc<UserConfig>]> {
+    users.iter().cloned().map(Arc::new).collect()
 }
 
 /// The listener a name refers to, for logs.
