@@ -24,7 +24,9 @@ use csta::call_control::{
 };
 use csta::error_code::{OperationError, StateIncompatibilityError};
 use csta::events::{CstaEvent, Event};
-use csta::logical::{SetDoNotDisturb, SetForwarding};
+use csta::logical::{
+    ForwardListItem, GetDoNotDisturb, GetForwarding, SetDoNotDisturb, SetForwarding,
+};
 use csta::message::Message;
 use csta::monitoring::{MonitorStart, MonitorStop};
 use csta::session::{
@@ -211,6 +213,20 @@ impl Router {
                     }
                 }
             }
+            Message::GetForwardingResponse(response) => Routed::Response(
+                invoke,
+                Response::Forwards(
+                    response
+                        .forwarding_list
+                        .iter()
+                        .flatten()
+                        .filter_map(forward_of)
+                        .collect(),
+                ),
+            ),
+            Message::GetDoNotDisturbResponse(response) => {
+                Routed::Response(invoke, Response::DoNotDisturb(response.do_not_disturb_on))
+            }
             Message::MonitorStartResponse(response) => Routed::Response(
                 invoke,
                 Response::MonitorStarted {
@@ -318,6 +334,16 @@ pub fn request(request: &Request) -> Result<Message, ValueError> {
         Request::MonitorStart { device } => {
             MonitorStart::device(DeviceId::new(device.as_str())?).into()
         }
+        Request::GetForwarding { device } => GetForwarding {
+            device: DeviceId::new(device.as_str())?,
+            extensions: None,
+        }
+        .into(),
+        Request::GetDoNotDisturb { device } => GetDoNotDisturb {
+            device: DeviceId::new(device.as_str())?,
+            extensions: None,
+        }
+        .into(),
         Request::SnapshotDevice { device } => SnapshotDevice {
             snapshot_object: DeviceId::new(device.as_str())?,
             extensions: None,
@@ -577,6 +603,34 @@ fn devices_of(segment: &SwitchingFunctionDevices) -> Vec<Device> {
 
 /// One snapshot entry: the call and the state of the device's own connection (the first
 /// state of a compound state; simple states by what they say about the device).
+/// The model's kind of a CSTA forwarding type (do-not-disturb types are not forwardings).
+fn forward_kind(kind: Option<ForwardingType>) -> ForwardKind {
+    match kind {
+        Some(ForwardingType::ForwardBusy)
+        | Some(ForwardingType::ForwardBusyInt)
+        | Some(ForwardingType::ForwardBusyExt) => ForwardKind::Busy,
+        Some(ForwardingType::ForwardNoAns)
+        | Some(ForwardingType::ForwardNoAnsInt)
+        | Some(ForwardingType::ForwardNoAnsExt) => ForwardKind::NoAnswer,
+        _ => ForwardKind::Immediate,
+    }
+}
+
+/// A forwarding that is on, with its destination, from a `GetForwardingResponse`.
+fn forward_of(item: &ForwardListItem) -> Option<(ForwardKind, String)> {
+    let dnd = matches!(
+        item.forwarding_type,
+        Some(ForwardingType::ForwardDnd)
+            | Some(ForwardingType::ForwardDndInt)
+            | Some(ForwardingType::ForwardDndExt)
+    );
+    if !item.forward_status || dnd {
+        return None;
+    }
+    let to = item.forward_dn.as_ref()?;
+    Some((forward_kind(item.forwarding_type), to.as_str().to_owned()))
+}
+
 fn snapshot_call(item: &SnapshotDeviceResponseInfo) -> Option<SnapshotCall> {
     use csta::types::{LocalCallState, LocalConnectionState as Local, SimpleCallState as Simple};
     let call = item
@@ -743,15 +797,7 @@ fn route_event(event: CstaEvent) -> Routed {
                     on: event.forward_status,
                 },
                 other => DeviceEvent::Forwarding {
-                    kind: match other {
-                        Some(ForwardingType::ForwardBusy)
-                        | Some(ForwardingType::ForwardBusyInt)
-                        | Some(ForwardingType::ForwardBusyExt) => ForwardKind::Busy,
-                        Some(ForwardingType::ForwardNoAns)
-                        | Some(ForwardingType::ForwardNoAnsInt)
-                        | Some(ForwardingType::ForwardNoAnsExt) => ForwardKind::NoAnswer,
-                        _ => ForwardKind::Immediate,
-                    },
+                    kind: forward_kind(other),
                     on: event.forward_status,
                     to: event.forward_to.map(|to| to.as_str().to_owned()),
                 },
@@ -1035,6 +1081,52 @@ mod tests {
             Router::default().route(9001, &body(&xml)),
             Routed::Nothing
         ));
+    }
+
+    #[test]
+    fn forwarding_and_do_not_disturb_answers_become_line_state() {
+        let xml = format!(
+            "<GetForwardingResponse xmlns=\"{ED6}\"><forwardingList>\
+             <forwardListItem><forwardingType>forwardBusy</forwardingType>\
+             <forwardStatus>true</forwardStatus><forwardDN>204</forwardDN></forwardListItem>\
+             <forwardListItem><forwardingType>forwardImmediate</forwardingType>\
+             <forwardStatus>false</forwardStatus><forwardDN>205</forwardDN></forwardListItem>\
+             <forwardListItem><forwardingType>forwardNoAns</forwardingType>\
+             <forwardStatus>true</forwardStatus></forwardListItem>\
+             </forwardingList></GetForwardingResponse>"
+        );
+        match Router::default().route(7, &body(&xml)) {
+            Routed::Response(7, Response::Forwards(forwards)) => {
+                assert_eq!(forwards, [(ForwardKind::Busy, "204".to_owned())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let xml = format!(
+            "<GetDoNotDisturbResponse xmlns=\"{ED6}\"><doNotDisturbOn>true</doNotDisturbOn>\
+             </GetDoNotDisturbResponse>"
+        );
+        assert!(matches!(
+            Router::default().route(8, &body(&xml)),
+            Routed::Response(8, Response::DoNotDisturb(true))
+        ));
+        for request in [
+            Request::GetForwarding {
+                device: "201".to_owned(),
+            },
+            Request::GetDoNotDisturb {
+                device: "201".to_owned(),
+            },
+        ] {
+            let bytes = super::request(&request).unwrap().to_bytes(&Edition::Ed6);
+            let decoded = Message::decode(&bytes).unwrap().message;
+            assert!(
+                matches!(
+                    decoded,
+                    Message::GetForwarding(_) | Message::GetDoNotDisturb(_)
+                ),
+                "{decoded:?}"
+            );
+        }
     }
 
     #[test]

@@ -266,6 +266,16 @@ pub enum Request {
         /// Device id.
         device: String,
     },
+    /// GetForwarding: the forwardings a device has now.
+    GetForwarding {
+        /// Device id.
+        device: String,
+    },
+    /// GetDoNotDisturb: whether do-not-disturb is on now.
+    GetDoNotDisturb {
+        /// Device id.
+        device: String,
+    },
     /// SnapshotDevice: the calls a device has now.
     SnapshotDevice {
         /// Device id.
@@ -379,6 +389,10 @@ pub enum Response {
     },
     /// SnapshotDeviceResponse with its data.
     Snapshot(Vec<SnapshotCall>),
+    /// GetForwardingResponse: the forwardings that are on, with their destinations.
+    Forwards(Vec<(ForwardKind, String)>),
+    /// GetDoNotDisturbResponse.
+    DoNotDisturb(bool),
     /// `CSTAErrorCode`, classified.
     Error(ErrorClass),
 }
@@ -676,6 +690,8 @@ enum PendingKind {
     MonitorStart,
     MonitorStop,
     Snapshot,
+    Forwards,
+    DoNotDisturb,
 }
 
 impl Model {
@@ -827,7 +843,8 @@ impl Model {
     }
 
     /// The gateway lost events for this session (`SystemStatus messagesLost`): every
-    /// monitored line asks for a snapshot, which introduces, corrects and ends its calls.
+    /// monitored line reads its state again — a snapshot, which introduces, corrects and ends
+    /// its calls, and its forwardings and do-not-disturb.
     pub fn resync(&mut self) -> Vec<Output> {
         let mut out = Vec::new();
         for slot in 0..self.lines.len() {
@@ -836,15 +853,35 @@ impl Model {
                 Some(Monitor::Active(_))
             );
             if monitored && self.link_up {
-                let device = self.lines[slot].device.id.clone();
-                let invoke = self.track(None, slot, PendingKind::Snapshot);
-                out.push(Output::Send {
-                    invoke,
-                    request: Request::SnapshotDevice { device },
-                });
+                self.read_line_state(slot, &mut out);
             }
         }
         out
+    }
+
+    /// Asks the gateway for a line's calls, forwardings and do-not-disturb: at the start of
+    /// its monitor and after lost events, as no event tells what was there before.
+    fn read_line_state(&mut self, slot: usize, out: &mut Vec<Output>) {
+        let device = self.lines[slot].device.id.clone();
+        let invoke = self.track(None, slot, PendingKind::Snapshot);
+        out.push(Output::Send {
+            invoke,
+            request: Request::SnapshotDevice {
+                device: device.clone(),
+            },
+        });
+        let invoke = self.track(None, slot, PendingKind::Forwards);
+        out.push(Output::Send {
+            invoke,
+            request: Request::GetForwarding {
+                device: device.clone(),
+            },
+        });
+        let invoke = self.track(None, slot, PendingKind::DoNotDisturb);
+        out.push(Output::Send {
+            invoke,
+            request: Request::GetDoNotDisturb { device },
+        });
     }
 
     /// The link to the gateway is lost: pending requests fail, calls end, open lines go out of
@@ -1387,13 +1424,9 @@ impl Model {
                                 out.push(Output::ListDevices);
                             }
                             // Calls that exist already (line opened during a call, or after a
-                            // reconnect) are introduced from a snapshot.
-                            let device = self.lines[slot].device.id.clone();
-                            let invoke = self.track(None, slot, PendingKind::Snapshot);
-                            out.push(Output::Send {
-                                invoke,
-                                request: Request::SnapshotDevice { device },
-                            });
+                            // reconnect) are introduced from a snapshot; forwardings set
+                            // before are read.
+                            self.read_line_state(slot, &mut out);
                         } else {
                             // Closed meanwhile: stop the monitor that just started.
                             let invoke = self.track(None, slot, PendingKind::MonitorStop);
@@ -1417,8 +1450,39 @@ impl Model {
                     self.apply_snapshot(pending.slot, calls, &mut out);
                 }
             }
+            PendingKind::Forwards => {
+                if let Response::Forwards(forwards) = response {
+                    let forwards: BTreeMap<ForwardKind, String> = forwards.into_iter().collect();
+                    if self.lines[pending.slot].forwards != forwards {
+                        self.lines[pending.slot].forwards = forwards;
+                        self.address_state_changed(pending.slot, &mut out);
+                    }
+                }
+            }
+            PendingKind::DoNotDisturb => {
+                if let Response::DoNotDisturb(on) = response {
+                    if self.lines[pending.slot].dnd != on {
+                        self.lines[pending.slot].dnd = on;
+                        self.address_state_changed(pending.slot, &mut out);
+                    }
+                }
+            }
         }
         out
+    }
+
+    /// Tells TAPI that a line's forwarding (or do-not-disturb) changed.
+    fn address_state_changed(&self, slot: usize, out: &mut Vec<Output>) {
+        if let Some(ht_line) = self.ht_line(slot) {
+            out.push(line_event(
+                ht_line,
+                None,
+                msg::ADDRESSSTATE,
+                0,
+                tapi::address_state::FORWARD,
+                0,
+            ));
+        }
     }
 
     /// A CSTA call event for the monitor `cross_ref`.
@@ -1478,16 +1542,7 @@ impl Model {
             }
         };
         if changed {
-            if let Some(ht_line) = self.ht_line(slot) {
-                out.push(line_event(
-                    ht_line,
-                    None,
-                    msg::ADDRESSSTATE,
-                    0,
-                    tapi::address_state::FORWARD,
-                    0,
-                ));
-            }
+            self.address_state_changed(slot, &mut out);
         }
         out
     }

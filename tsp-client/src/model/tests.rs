@@ -56,19 +56,40 @@ impl Fixture {
                 cross_ref: "m1".to_owned(),
             },
         );
-        // The line was in service already; the monitor asks for the calls that exist.
-        let snapshot = match out.as_slice() {
+        // The line was in service already; the monitor asks for the calls that exist and for
+        // the forwardings and do-not-disturb set before.
+        let (snapshot, forwards, dnd) = match out.as_slice() {
             [
                 Output::Send {
-                    invoke,
+                    invoke: snapshot,
                     request: Request::SnapshotDevice { device },
                 },
-            ] if device == "201" => *invoke,
-            other => panic!("expected SnapshotDevice, got {other:?}"),
+                Output::Send {
+                    invoke: forwards,
+                    request: Request::GetForwarding { .. },
+                },
+                Output::Send {
+                    invoke: dnd,
+                    request: Request::GetDoNotDisturb { .. },
+                },
+            ] if device == "201" => (*snapshot, *forwards, *dnd),
+            other => {
+                panic!("expected SnapshotDevice, GetForwarding, GetDoNotDisturb, got {other:?}")
+            }
         };
         assert!(
             model
                 .response(snapshot, Response::Snapshot(Vec::new()))
+                .is_empty()
+        );
+        assert!(
+            model
+                .response(forwards, Response::Forwards(Vec::new()))
+                .is_empty()
+        );
+        assert!(
+            model
+                .response(dnd, Response::DoNotDisturb(false))
                 .is_empty()
         );
         Self {
@@ -942,7 +963,12 @@ fn link_loss_fails_pending_requests_ends_calls_and_goes_out_of_service() {
     );
     assert_eq!(
         f.render(out),
-        ["DEVSTATE 0x40", "SEND SnapshotDevice { device: \"201\" }"]
+        [
+            "DEVSTATE 0x40",
+            "SEND SnapshotDevice { device: \"201\" }",
+            "SEND GetForwarding { device: \"201\" }",
+            "SEND GetDoNotDisturb { device: \"201\" }"
+        ]
     );
 }
 
@@ -963,7 +989,7 @@ fn snapshot_reintroduces_calls_and_ends_vanished_ones() {
         },
     );
     let snapshot = match out.as_slice() {
-        [_, Output::Send { invoke, .. }] => *invoke,
+        [_, Output::Send { invoke, .. }, _, _] => *invoke,
         other => panic!("{other:?}"),
     };
     f.cross_ref = "m2".to_owned();
@@ -1242,6 +1268,14 @@ fn a_short_list_after_login_keeps_known_lines_out_of_service() {
                 request: Request::SnapshotDevice { .. },
                 ..
             },
+            Output::Send {
+                request: Request::GetForwarding { .. },
+                ..
+            },
+            Output::Send {
+                request: Request::GetDoNotDisturb { .. },
+                ..
+            },
         ] if *param1 == dev_state::INSERVICE as usize
     ));
     // Within the session a line that disappears was deleted at the gateway: LINE_REMOVE.
@@ -1288,7 +1322,12 @@ fn the_listed_service_state_is_reported_for_open_lines() {
     );
     assert_eq!(
         f.render(out),
-        ["LIST", "SEND SnapshotDevice { device: \"201\" }"]
+        [
+            "LIST",
+            "SEND SnapshotDevice { device: \"201\" }",
+            "SEND GetForwarding { device: \"201\" }",
+            "SEND GetDoNotDisturb { device: \"201\" }"
+        ]
     );
     assert!(!f.model.line_by_handle(line).unwrap().in_service);
     // The phone registers: BackInService, and a later list agrees without a second event.
@@ -1320,15 +1359,35 @@ fn lost_messages_resynchronise_calls_from_snapshots() {
         call: "x3".to_owned(),
     });
     let out = f.model.resync();
-    let invoke = match out.as_slice() {
+    let (invoke, forwards, dnd) = match out.as_slice() {
         [
             Output::Send {
                 invoke,
                 request: Request::SnapshotDevice { device },
             },
-        ] if device == "201" => *invoke,
-        other => panic!("expected one SnapshotDevice, got {other:?}"),
+            Output::Send {
+                invoke: forwards,
+                request: Request::GetForwarding { .. },
+            },
+            Output::Send {
+                invoke: dnd,
+                request: Request::GetDoNotDisturb { .. },
+            },
+        ] if device == "201" => (*invoke, *forwards, *dnd),
+        other => panic!("expected SnapshotDevice, GetForwarding, GetDoNotDisturb, got {other:?}"),
     };
+    // A forwarding set and do-not-disturb switched on while events were lost: each tells TAPI
+    // once; the same answers again tell nothing.
+    let out = f.model.response(
+        forwards,
+        Response::Forwards(vec![(ForwardKind::Immediate, "204".to_owned())]),
+    );
+    assert_eq!(f.render(out), ["ADDRESSSTATE 0x40"]);
+    let out = f.model.response(dnd, Response::DoNotDisturb(true));
+    assert_eq!(f.render(out), ["ADDRESSSTATE 0x40"]);
+    let line = f.model.line_by_handle(f.line).unwrap();
+    assert_eq!(line.forwards, [(ForwardKind::Immediate, "204".to_owned())]);
+    assert!(line.dnd);
     let calls = vec![
         // Answered meanwhile.
         SnapshotCall {
@@ -1471,6 +1530,14 @@ fn a_stale_out_of_service_entry_is_checked_again_after_the_monitor_started() {
                 Output::ListDevices,
                 Output::Send {
                     request: Request::SnapshotDevice { .. },
+                    ..
+                },
+                Output::Send {
+                    request: Request::GetForwarding { .. },
+                    ..
+                },
+                Output::Send {
+                    request: Request::GetDoNotDisturb { .. },
                     ..
                 }
             ]
