@@ -58,25 +58,7 @@ impl Fixture {
         );
         // The line was in service already; the monitor asks for the calls that exist and for
         // the forwardings and do-not-disturb set before.
-        let (snapshot, forwards, dnd) = match out.as_slice() {
-            [
-                Output::Send {
-                    invoke: snapshot,
-                    request: Request::SnapshotDevice { device },
-                },
-                Output::Send {
-                    invoke: forwards,
-                    request: Request::GetForwarding { .. },
-                },
-                Output::Send {
-                    invoke: dnd,
-                    request: Request::GetDoNotDisturb { .. },
-                },
-            ] if device == "201" => (*snapshot, *forwards, *dnd),
-            other => {
-                panic!("expected SnapshotDevice, GetForwarding, GetDoNotDisturb, got {other:?}")
-            }
-        };
+        let (snapshot, forwards, dnd) = line_state_requests(&out);
         assert!(
             model
                 .response(snapshot, Response::Snapshot(Vec::new()))
@@ -219,6 +201,33 @@ impl Fixture {
             [Output::Send { invoke, .. }] => *invoke,
             other => panic!("expected one Send, got {other:?}"),
         }
+    }
+}
+
+/// The invoke ids of the requests that read line 201's state (snapshot, forwardings,
+/// do-not-disturb), which must be all of `out`.
+fn line_state_requests(out: &[Output]) -> (u16, u16, u16) {
+    match out {
+        [
+            Output::Send {
+                invoke: snapshot,
+                request: Request::SnapshotDevice { device },
+            },
+            Output::Send {
+                invoke: forwards,
+                request:
+                    Request::GetForwarding {
+                        device: forwards_of,
+                    },
+            },
+            Output::Send {
+                invoke: dnd,
+                request: Request::GetDoNotDisturb { device: dnd_of },
+            },
+        ] if [device, forwards_of, dnd_of].iter().all(|d| *d == "201") => {
+            (*snapshot, *forwards, *dnd)
+        }
+        other => panic!("expected SnapshotDevice, GetForwarding, GetDoNotDisturb, got {other:?}"),
     }
 }
 
@@ -1359,23 +1368,7 @@ fn lost_messages_resynchronise_calls_from_snapshots() {
         call: "x3".to_owned(),
     });
     let out = f.model.resync();
-    let (invoke, forwards, dnd) = match out.as_slice() {
-        [
-            Output::Send {
-                invoke,
-                request: Request::SnapshotDevice { device },
-            },
-            Output::Send {
-                invoke: forwards,
-                request: Request::GetForwarding { .. },
-            },
-            Output::Send {
-                invoke: dnd,
-                request: Request::GetDoNotDisturb { .. },
-            },
-        ] if device == "201" => (*invoke, *forwards, *dnd),
-        other => panic!("expected SnapshotDevice, GetForwarding, GetDoNotDisturb, got {other:?}"),
-    };
+    let (invoke, forwards, dnd) = line_state_requests(&out);
     // A forwarding set and do-not-disturb switched on while events were lost: each tells TAPI
     // once; the same answers again tell nothing.
     let out = f.model.response(
