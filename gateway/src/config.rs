@@ -687,6 +687,11 @@ impl Collector {
 }
 
 impl Config {
+    /// Loads and validates a configuration file with the process environment's overrides.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigErrors> {
+        Self::load(&Sources::from_file(path)?)
+    }
+
     /// Loads and validates a configuration from its sources, reporting every problem.
     pub fn load(sources: &Sources) -> Result<Self, ConfigErrors> {
         let prefix = format!("{ENV_PREFIX}__");

@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use super::{ClientArgs, Command, EXIT_UNAVAILABLE, EXIT_USAGE, ForwardType, LogFormat, format};
 use crate::client::{ClientConfig, ClientError, ClientTls, CstaClient, Login};
-use crate::config::{Config, Sources};
+use crate::config::Config;
 use crate::daemon::Gateway;
 use crate::error_chain;
 
@@ -182,7 +182,7 @@ pub(super) async fn run(command: Command) -> ExitCode {
 }
 
 async fn run_daemon(path: &std::path::Path) -> ExitCode {
-    let config = match Sources::from_file(path).and_then(|sources| Config::load(&sources)) {
+    let config = match Config::from_file(path) {
         Ok(config) => config,
         Err(errors) => {
             eprint!("{}: {errors}", path.display());
@@ -237,7 +237,7 @@ async fn run_daemon(path: &std::path::Path) -> ExitCode {
 /// Reads the configuration file again and takes its CSTA users; an invalid file changes
 /// nothing. Other sections take effect at the next start.
 fn reload_users(path: &std::path::Path, users: &crate::server::Users) {
-    match Sources::from_file(path).and_then(|sources| Config::load(&sources)) {
+    match Config::from_file(path) {
         Ok(config) => {
             users.replace(&config.users);
             tracing::info!(
@@ -256,7 +256,7 @@ fn reload_users(path: &std::path::Path, users: &crate::server::Users) {
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match Sources::from_file(path).and_then(|sources| Config::load(&sources)) {
+    match Config::from_file(path) {
         Ok(config) => {
             println!(
                 "{}: valid ({} PBX system{}, {} listener{}, {} user{})",

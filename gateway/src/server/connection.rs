@@ -17,6 +17,7 @@
 //! foreign one (`urn:example:other`) is accepted as the request it names and answered in the
 //! current edition: clients in the field send no, wrong and mixed namespaces.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -129,7 +130,7 @@ pub(super) struct Connection {
     pub(super) wants_device_changes: bool,
     /// Device lists asked for before every PBX link finished its first sync, answered when
     /// the links settle or at `held_until` (see [`Connection::hold_list`]).
-    held_lists: Vec<(InvokeId, GetSwitchingFunctionDevices)>,
+    held_lists: VecDeque<(InvokeId, GetSwitchingFunctionDevices)>,
     held_until: Option<tokio::time::Instant>,
 }
 
@@ -159,7 +160,7 @@ impl Connection {
             next_invoke: InvokeId::new(0).unwrap_or(InvokeId::EVENT),
             sys_stat_register_id: None,
             wants_device_changes: false,
-            held_lists: Vec::new(),
+            held_lists: VecDeque::new(),
             held_until: None,
         };
         let mut frames = FramedRead::new(
@@ -319,29 +320,12 @@ impl Connection {
                     let error = CstaErrorCode::Security(SecurityError::SecurityInfoViolated);
                     return self.reply(invoke, Message::CstaErrorCode(error));
                 }
-                if let Message::GetSwitchingFunctionDevices(request) = message {
-                    if !self.held_lists.is_empty()
-                        || self
-                            .shared
-                            .registry
-                            .links_settled()
-                            .now_or_never()
-                            .is_none()
-                    {
-                        if self.held_lists.len() >= MAX_HELD_LISTS {
-                            let busy = CstaErrorCode::SystemResourceAvailability(
-                                SystemResourceAvailabilityError::ResourceBusy,
-                            );
-                            return self.reply(invoke, Message::CstaErrorCode(busy));
-                        }
-                        self.hold_list(invoke, request);
-                        return Ok(());
+                match message {
+                    Message::GetSwitchingFunctionDevices(request) if self.list_must_wait() => {
+                        self.hold_list(invoke, request)
                     }
-                    return self
-                        .answer(invoke, Message::GetSwitchingFunctionDevices(request))
-                        .await;
+                    message => self.answer(invoke, message).await,
                 }
-                self.answer(invoke, message).await
             }
         }
     }
@@ -380,12 +364,34 @@ impl Connection {
         }
     }
 
+    /// Whether a device list asked for now must wait: a PBX link is still in its first sync,
+    /// or earlier lists wait (answers keep the order of the requests).
+    fn list_must_wait(&self) -> bool {
+        !self.held_lists.is_empty()
+            || self
+                .shared
+                .registry
+                .links_settled()
+                .now_or_never()
+                .is_none()
+    }
+
     /// Holds back a device list asked for while a PBX link is still in its first sync: that
     /// list would be short or empty, and TAPI and CRM clients take it for "no lines". It is
     /// answered when every link is ready or has failed its first attempt, at the latest after
     /// the longest `line_determination_timeout` of the PBX systems (what start-up grants a PBX
     /// to report its lines). The connection serves everything else meanwhile.
-    fn hold_list(&mut self, invoke: InvokeId, request: GetSwitchingFunctionDevices) {
+    fn hold_list(
+        &mut self,
+        invoke: InvokeId,
+        request: GetSwitchingFunctionDevices,
+    ) -> Result<(), Close> {
+        if self.held_lists.len() >= MAX_HELD_LISTS {
+            let busy = CstaErrorCode::SystemResourceAvailability(
+                SystemResourceAvailabilityError::ResourceBusy,
+            );
+            return self.reply(invoke, Message::CstaErrorCode(busy));
+        }
         if self.held_until.is_none() {
             let bound = self
                 .shared
@@ -401,20 +407,20 @@ impl Connection {
                 .or(Some(now + Duration::from_secs(86_400 * 365)));
         }
         debug!(peer = %self.peer, invoke = invoke.value(), "device list held until the PBX links settle");
-        self.held_lists.push((invoke, request));
+        self.held_lists.push_back((invoke, request));
+        Ok(())
     }
 
     /// Answers the first held device list; the others follow in later rounds of the
     /// connection's loop, each after the previous one was written.
     fn answer_held_list(&mut self) -> Result<(), Close> {
+        let next = self.held_lists.pop_front();
         if self.held_lists.is_empty() {
             self.held_until = None;
+        }
+        let Some((invoke, request)) = next else {
             return Ok(());
-        }
-        let (invoke, request) = self.held_lists.remove(0);
-        if self.held_lists.is_empty() {
-            self.held_until = None;
-        }
+        };
         let outcome = self.device_list(&request);
         self.queue_outcome(invoke, outcome)
     }
